@@ -1,0 +1,73 @@
+// Packing of GEMM operands into the panel layout the microkernel streams, and
+// the blocked driver loops (see gemm.h).
+#include <algorithm>
+#include <cstring>
+
+#include "gemm.h"
+
+namespace wtconv {
+
+using gemm_blocking::kKc;
+using gemm_blocking::kMc;
+using gemm_blocking::kMr;
+using gemm_blocking::kNc;
+using gemm_blocking::kNr;
+
+size_t gemm_scratch_floats() {
+  return static_cast<size_t>(kMc) * kKc + static_cast<size_t>(kKc) * kNc;
+}
+
+void gemm_pack_a(int32_t mc, int32_t kc, MatrixView a, float* packed) {
+  for (int32_t i0 = 0; i0 < mc; i0 += kMr) {
+    const int32_t rows = std::min(kMr, mc - i0);
+    for (int32_t p = 0; p < kc; ++p) {
+      for (int32_t i = 0; i < rows; ++i) packed[i] = *a.at(i0 + i, p);
+      for (int32_t i = rows; i < kMr; ++i) packed[i] = 0.0f;
+      packed += kMr;
+    }
+  }
+}
+
+void gemm_pack_b(int32_t kc, int32_t nc, MatrixView b, float* packed) {
+  for (int32_t j0 = 0; j0 < nc; j0 += kNr) {
+    const int32_t cols = std::min(kNr, nc - j0);
+    for (int32_t p = 0; p < kc; ++p) {
+      const float* row = b.at(p, j0);
+      if (b.col_stride == 1) {
+        std::memcpy(packed, row, sizeof(float) * cols);
+      } else {
+        for (int32_t j = 0; j < cols; ++j) packed[j] = row[j * b.col_stride];
+      }
+      for (int32_t j = cols; j < kNr; ++j) packed[j] = 0.0f;
+      packed += kNr;
+    }
+  }
+}
+
+void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
+          bool accumulate, float* scratch) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) {
+      for (int32_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    }
+    return;
+  }
+  float* packed_a = scratch;
+  float* packed_b = scratch + static_cast<size_t>(kMc) * kKc;
+  for (int32_t jc = 0; jc < n; jc += kNc) {
+    const int32_t nc = std::min(kNc, n - jc);
+    for (int32_t pc = 0; pc < k; pc += kKc) {
+      const int32_t kc = std::min(kKc, k - pc);
+      gemm_pack_b(kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
+      for (int32_t ic = 0; ic < m; ic += kMc) {
+        const int32_t mc = std::min(kMc, m - ic);
+        gemm_pack_a(mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
+        gemm_macro_kernel(mc, nc, kc, packed_a, packed_b, c + ic * ldc + jc, ldc,
+                          accumulate || pc > 0);
+      }
+    }
+  }
+}
+
+}  // namespace wtconv

@@ -1,0 +1,36 @@
+// Unfold (im2col) and fold (col2im) of a convolution with up to 3 spatial axes
+// (1-D and 2-D use size-1 leading axes), with stride, zero padding and dilation.
+// A column is one output position; a row is one (channel, kernel tap). Both
+// work on a range of columns so operators can tile them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace wtconv {
+
+struct ConvGeometry {
+  int32_t batch, groups, in_channels, out_channels;  // channels in total, not per group
+  int32_t in[3], kernel[3], out[3];                  // spatial sizes (d, h, w)
+  int32_t stride[3], pad[3], dilation[3];
+
+  int32_t in_per_group() const { return in_channels / groups; }
+  int32_t out_per_group() const { return out_channels / groups; }
+  size_t in_plane() const { return static_cast<size_t>(in[0]) * in[1] * in[2]; }
+  size_t out_plane() const { return static_cast<size_t>(out[0]) * out[1] * out[2]; }
+  size_t taps() const { return static_cast<size_t>(kernel[0]) * kernel[1] * kernel[2]; }
+  // A 1x1(x1) kernel, stride 1, no padding, in == out: the unfolded input is the input.
+  bool is_pointwise() const;
+};
+
+// col[(c - c0) * taps + t][j - j0] = x[c][input position of output j under tap t]
+// (0 in the padding), for channels [c0, c1) of `x` (channel 0 = x) and output
+// columns [j0, j1).
+void im2col(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0, size_t j1,
+            float* col);
+
+// The adjoint: x[c][...] += col[...] for the same rows and columns.
+void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1, size_t j0,
+                size_t j1, float* x);
+
+}  // namespace wtconv

@@ -1,0 +1,308 @@
+// unfold -> GEMM -> fold for convolutions with 1 to 3 spatial axes (see
+// conv-gemm-nd.h). Work is split into tasks that own disjoint outputs:
+//   forward       (batch, group, column tile): unfold the tile, W_g * col;
+//   grad input    (batch, group, channel chunk): W_g^T * grad_y tile by tile,
+//                 folded into the chunk's channels;
+//   grad weight   (group, channel chunk, out-channel chunk): sum over batch and
+//                 column tiles of grad_y * col^T.
+// Column tiles for the reductions have a fixed width (kReduceTile), so every
+// sum runs in the same order whatever the thread count.
+#include "conv-gemm-nd.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "../kernels/gemm.h"
+#include "../thread-pool.h"
+
+namespace wtconv {
+namespace {
+
+constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns per thread
+constexpr int32_t kReduceTile = 1024;
+// Rows of the unfolded input (in_channels / groups x taps): bounds every
+// scratch size below (kMaxRows x kNr floats) so none can overflow, even in wasm32.
+constexpr size_t kMaxRows = size_t{1} << 22;
+
+size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+size_t ceil_div_size(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Column tile of the reductions: fixed by the geometry alone (never by the
+// thread count), so the summation order is too.
+size_t reduce_tile(size_t out_plane, size_t taps) {
+  return std::min(out_plane, std::min<size_t>(kReduceTile, std::max<size_t>(gemm_blocking::kNr, kColBudget / taps)));
+}
+
+size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
+
+}  // namespace
+
+wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
+                                 const int32_t in[3], int32_t out_channels,
+                                 const int32_t kernel[3], const int32_t stride[3],
+                                 const int32_t pad[3], const int32_t dilation[3], int32_t groups,
+                                 ConvGeometry* g) {
+  if (dims < 1 || dims > 3) return fail(WTCONV_E_ARG, "dims: expected 1, 2 or 3, got %d", dims);
+  if (batch < 1 || in_channels < 1 || out_channels < 1) {
+    return fail(WTCONV_E_SHAPE, "x / weight: expected positive batch and channel counts, got N=%d, C_in=%d, C_out=%d",
+                batch, in_channels, out_channels);
+  }
+  if (groups < 1) return fail(WTCONV_E_ARG, "groups: expected a positive integer, got %d", groups);
+  if (in_channels % groups != 0 || out_channels % groups != 0) {
+    return fail(WTCONV_E_ARG, "groups: %d does not divide in_channels %d and out_channels %d", groups,
+                in_channels, out_channels);
+  }
+  ConvGeometry r{};
+  r.batch = batch;
+  r.groups = groups;
+  r.in_channels = in_channels;
+  r.out_channels = out_channels;
+  for (int a = 0; a < 3; ++a) {
+    const bool used = a >= 3 - dims;
+    if (!used) {
+      if (in[a] != 1 || kernel[a] != 1 || stride[a] != 1 || pad[a] != 0 || dilation[a] != 1) {
+        return fail(WTCONV_E_INTERNAL, "unused axis %d of a %d-D convolution is not trivial", a, dims);
+      }
+    }
+    if (in[a] < 1) return fail(WTCONV_E_SHAPE, "x: expected positive spatial sizes, got %d on axis %d", in[a], a - (3 - dims));
+    if (kernel[a] < 1) return fail(WTCONV_E_SHAPE, "weight: expected positive kernel sizes, got %d", kernel[a]);
+    if (stride[a] < 1) return fail(WTCONV_E_ARG, "stride: expected positive values, got %d", stride[a]);
+    if (pad[a] < 0) return fail(WTCONV_E_ARG, "padding: expected non-negative values, got %d", pad[a]);
+    if (dilation[a] < 1) return fail(WTCONV_E_ARG, "dilation: expected positive values, got %d", dilation[a]);
+    const int64_t padded = static_cast<int64_t>(in[a]) + 2 * static_cast<int64_t>(pad[a]);
+    const int64_t span = static_cast<int64_t>(dilation[a]) * (kernel[a] - 1) + 1;
+    if (span > padded) {
+      return fail(WTCONV_E_SHAPE, "weight: dilated kernel size %lld is larger than the padded input %lld",
+                  static_cast<long long>(span), static_cast<long long>(padded));
+    }
+    r.in[a] = in[a];
+    r.kernel[a] = kernel[a];
+    r.stride[a] = stride[a];
+    r.pad[a] = pad[a];
+    r.dilation[a] = dilation[a];
+    r.out[a] = static_cast<int32_t>((padded - span) / stride[a] + 1);
+  }
+  size_t bytes = 0;
+  if (!checked_product({batch, in_channels, r.in[0], r.in[1], r.in[2], 16}, &bytes) ||
+      !checked_product({batch, out_channels, r.out[0], r.out[1], r.out[2], 16}, &bytes) ||
+      !checked_product({out_channels, in_channels / groups, r.kernel[0], r.kernel[1], r.kernel[2], 16}, &bytes)) {
+    return fail(WTCONV_E_OOM, "conv: the tensors need more memory than this backend can address");
+  }
+  if (r.in[0] * static_cast<int64_t>(r.in[1]) * r.in[2] > INT32_MAX ||
+      r.out[0] * static_cast<int64_t>(r.out[1]) * r.out[2] > INT32_MAX) {
+    return fail(WTCONV_E_SHAPE, "x: a spatial plane of more than 2^31 - 1 positions is not supported");
+  }
+  size_t rows = 0;
+  if (!checked_product({in_channels / groups, r.kernel[0], r.kernel[1], r.kernel[2]}, &rows) ||
+      rows > kMaxRows) {
+    return fail(WTCONV_E_SHAPE, "weight: in_channels / groups x kernel taps is %zu, more than the supported %zu",
+                rows, kMaxRows);
+  }
+  *g = r;
+  return ok();
+}
+
+wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float* weight,
+                              const float* bias, float* y) {
+  const int32_t cin = g.in_per_group(), cout = g.out_per_group();
+  const size_t taps = g.taps(), in_plane = g.in_plane(), out_plane = g.out_plane();
+  const int32_t k = static_cast<int32_t>(cin * taps);
+  const bool pointwise = g.is_pointwise();
+  // Column tiles: as wide as the scratch budget allows, narrower when the
+  // batch and groups alone do not give every thread work.
+  size_t tile = std::min(out_plane, std::max<size_t>(gemm_blocking::kNr, kColBudget / k / gemm_blocking::kNr * gemm_blocking::kNr));
+  const size_t blocks = static_cast<size_t>(g.batch) * g.groups;
+  if (blocks * ceil_div_size(out_plane, tile) < task_target()) {
+    const size_t want = ceil_div_size(task_target(), blocks);
+    tile = std::min(tile, std::max<size_t>(gemm_blocking::kNr, round_up(ceil_div_size(out_plane, want), gemm_blocking::kNr)));
+  }
+  const size_t tiles = ceil_div_size(out_plane, tile);
+  const size_t col_floats = pointwise ? 0 : round_up(static_cast<size_t>(k) * tile, 16);
+  auto body = [&](size_t begin, size_t end, void* scratch) {
+    float* col = static_cast<float*>(scratch);
+    float* packs = col + col_floats;
+    for (size_t task = begin; task < end; ++task) {
+      const size_t block = task / tiles;
+      const size_t j0 = (task % tiles) * tile, j1 = std::min(out_plane, j0 + tile);
+      const int32_t n = static_cast<int32_t>(block / g.groups), grp = static_cast<int32_t>(block % g.groups);
+      const float* xg = x + (static_cast<size_t>(n) * g.in_channels + static_cast<size_t>(grp) * cin) * in_plane;
+      float* yg = y + (static_cast<size_t>(n) * g.out_channels + static_cast<size_t>(grp) * cout) * out_plane;
+      MatrixView b{xg + j0, static_cast<ptrdiff_t>(in_plane), 1};
+      if (!pointwise) {
+        im2col(g, xg, 0, cin, j0, j1, col);
+        b = MatrixView{col, static_cast<ptrdiff_t>(j1 - j0), 1};
+      }
+      MatrixView a{weight + static_cast<size_t>(grp) * cout * k, k, 1};
+      gemm(cout, static_cast<int32_t>(j1 - j0), k, a, b, yg + j0, static_cast<ptrdiff_t>(out_plane), false, packs);
+      if (bias != nullptr) {
+        for (int32_t o = 0; o < cout; ++o) {
+          const float bo = bias[grp * cout + o];
+          float* row = yg + o * out_plane;
+          for (size_t j = j0; j < j1; ++j) row[j] += bo;
+        }
+      }
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(blocks * tiles, sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+}
+
+wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
+                                     const float* weight, float* grad_x) {
+  const int32_t cin = g.in_per_group(), cout = g.out_per_group();
+  const size_t taps = g.taps(), in_plane = g.in_plane(), out_plane = g.out_plane();
+  const size_t k_row = static_cast<size_t>(cin) * taps;  // weight row length
+  const bool pointwise = g.is_pointwise();
+  const size_t tile = reduce_tile(out_plane, taps);
+  // Channel chunks: within the scratch budget, and enough of them for the threads.
+  const size_t blocks = static_cast<size_t>(g.batch) * g.groups;
+  size_t chunk = std::max<size_t>(1, std::min<size_t>(cin, kColBudget / (taps * tile)));
+  if (blocks * ceil_div_size(cin, chunk) < task_target()) {
+    chunk = std::max<size_t>(1, std::min(chunk, ceil_div_size(cin, ceil_div_size(task_target(), blocks))));
+  }
+  const size_t chunks = ceil_div_size(cin, chunk);
+  const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
+  auto body = [&](size_t begin, size_t end, void* scratch) {
+    float* col = static_cast<float*>(scratch);
+    float* packs = col + col_floats;
+    for (size_t task = begin; task < end; ++task) {
+      const size_t block = task / chunks;
+      const int32_t c0 = static_cast<int32_t>((task % chunks) * chunk);
+      const int32_t c1 = std::min<int32_t>(cin, c0 + static_cast<int32_t>(chunk));
+      const int32_t n = static_cast<int32_t>(block / g.groups), grp = static_cast<int32_t>(block % g.groups);
+      float* xg = grad_x + (static_cast<size_t>(n) * g.in_channels + static_cast<size_t>(grp) * cin) * in_plane;
+      const float* yg = grad_y + (static_cast<size_t>(n) * g.out_channels + static_cast<size_t>(grp) * cout) * out_plane;
+      // A(row = (c, t), o) = weight[grp * cout + o][c][t]
+      const MatrixView a{weight + static_cast<size_t>(grp) * cout * k_row + c0 * taps, 1,
+                         static_cast<ptrdiff_t>(k_row)};
+      const int32_t m = static_cast<int32_t>((c1 - c0) * taps);
+      if (pointwise) {
+        gemm(m, static_cast<int32_t>(out_plane), cout, a, MatrixView{yg, static_cast<ptrdiff_t>(out_plane), 1},
+             xg + c0 * in_plane, static_cast<ptrdiff_t>(in_plane), false, packs);
+        continue;
+      }
+      std::memset(xg + c0 * in_plane, 0, sizeof(float) * (c1 - c0) * in_plane);
+      for (size_t j0 = 0; j0 < out_plane; j0 += tile) {
+        const size_t j1 = std::min(out_plane, j0 + tile);
+        const MatrixView b{yg + j0, static_cast<ptrdiff_t>(out_plane), 1};
+        gemm(m, static_cast<int32_t>(j1 - j0), cout, a, b, col, static_cast<ptrdiff_t>(j1 - j0), false, packs);
+        col2im_add(g, col, c0, c1, j0, j1, xg);
+      }
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(blocks * chunks, sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+}
+
+wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, const float* grad_y,
+                                      float* grad_weight) {
+  const int32_t cin = g.in_per_group(), cout = g.out_per_group();
+  const size_t taps = g.taps(), in_plane = g.in_plane(), out_plane = g.out_plane();
+  const size_t k_row = static_cast<size_t>(cin) * taps;
+  const bool pointwise = g.is_pointwise();
+  const size_t tile = reduce_tile(out_plane, taps);
+  size_t chunk = std::max<size_t>(1, std::min<size_t>(cin, kColBudget / (taps * tile)));
+  const size_t groups = static_cast<size_t>(g.groups);
+  if (groups * ceil_div_size(cin, chunk) < task_target()) {
+    chunk = std::max<size_t>(1, std::min(chunk, ceil_div_size(cin, ceil_div_size(task_target(), groups))));
+  }
+  const size_t chunks = ceil_div_size(cin, chunk);
+  size_t out_chunk = static_cast<size_t>(cout);
+  if (groups * chunks < task_target()) {
+    const size_t want = ceil_div_size(task_target(), groups * chunks);
+    out_chunk = std::max<size_t>(gemm_blocking::kMr, round_up(ceil_div_size(cout, want), gemm_blocking::kMr));
+  }
+  const size_t out_chunks = ceil_div_size(cout, out_chunk);
+  const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
+  auto body = [&](size_t begin, size_t end, void* scratch) {
+    float* col = static_cast<float*>(scratch);
+    float* packs = col + col_floats;
+    for (size_t task = begin; task < end; ++task) {
+      const int32_t grp = static_cast<int32_t>(task / (chunks * out_chunks));
+      const size_t rest = task % (chunks * out_chunks);
+      const int32_t c0 = static_cast<int32_t>((rest / out_chunks) * chunk);
+      const int32_t c1 = std::min<int32_t>(cin, c0 + static_cast<int32_t>(chunk));
+      const int32_t o0 = static_cast<int32_t>((rest % out_chunks) * out_chunk);
+      const int32_t o1 = std::min<int32_t>(cout, o0 + static_cast<int32_t>(out_chunk));
+      const int32_t width = static_cast<int32_t>((c1 - c0) * taps);
+      float* gw = grad_weight + (static_cast<size_t>(grp) * cout + o0) * k_row + c0 * taps;
+      bool accumulate = false;
+      for (int32_t n = 0; n < g.batch; ++n) {
+        const float* xg = x + (static_cast<size_t>(n) * g.in_channels + static_cast<size_t>(grp) * cin) * in_plane;
+        const float* yg = grad_y + (static_cast<size_t>(n) * g.out_channels + static_cast<size_t>(grp) * cout + o0) * out_plane;
+        for (size_t j0 = 0; j0 < out_plane; j0 += tile) {
+          const size_t j1 = std::min(out_plane, j0 + tile);
+          // B(j, (c, t)) = unfolded x: col[(c, t)][j], or x itself for 1x1 kernels
+          MatrixView b{xg + c0 * in_plane + j0, 1, static_cast<ptrdiff_t>(in_plane)};
+          if (!pointwise) {
+            im2col(g, xg, c0, c1, j0, j1, col);
+            b = MatrixView{col, 1, static_cast<ptrdiff_t>(j1 - j0)};
+          }
+          const MatrixView a{yg + j0, static_cast<ptrdiff_t>(out_plane), 1};
+          gemm(o1 - o0, width, static_cast<int32_t>(j1 - j0), a, b, gw, static_cast<ptrdiff_t>(k_row), accumulate, packs);
+          accumulate = true;
+        }
+      }
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(groups * chunks * out_chunks,
+                                             sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+}
+
+wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const float* grad_y,
+                          float* grad_bias) {
+  auto body = [&](size_t begin, size_t end, void*) {
+    for (size_t c = begin; c < end; ++c) {
+      double s = 0.0;
+      for (int32_t n = 0; n < batch; ++n) {
+        const float* p = grad_y + (static_cast<size_t>(n) * channels + c) * plane;
+        float part = 0.0f;
+        for (size_t i = 0; i < plane; ++i) part += p[i];
+        s += part;
+      }
+      grad_bias[c] = static_cast<float>(s);
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(static_cast<size_t>(channels), 0, body);
+}
+
+wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, const float* bias,
+                               float* y) {
+  auto body = [&](size_t begin, size_t end, void*) {
+    for (size_t p = begin; p < end; ++p) {
+      const float b = bias[p % channels];
+      float* row = y + p * plane;
+      for (size_t i = 0; i < plane; ++i) row[i] += b;
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(static_cast<size_t>(batch) * channels, 0, body);
+}
+
+wtconv_status run_conv_forward(const ConvGeometry& g, const float* x, const float* weight,
+                               const float* bias, float* y) {
+  WTCONV_CHECK(check_pointer(x, "x"));
+  WTCONV_CHECK(check_pointer(weight, "weight"));
+  WTCONV_CHECK(check_pointer(y, "y"));
+  WTCONV_CHECK(conv_forward_nd(g, x, weight, bias, y));
+  return ok();
+}
+
+wtconv_status run_conv_backward(const ConvGeometry& g, const float* x, const float* weight,
+                                const float* grad_y, float* grad_x, float* grad_weight,
+                                float* grad_bias) {
+  WTCONV_CHECK(check_pointer(x, "x"));
+  WTCONV_CHECK(check_pointer(weight, "weight"));
+  WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
+  if (grad_x != nullptr) WTCONV_CHECK(conv_backward_input_nd(g, grad_y, weight, grad_x));
+  if (grad_weight != nullptr) WTCONV_CHECK(conv_backward_weight_nd(g, x, grad_y, grad_weight));
+  if (grad_bias != nullptr) {
+    WTCONV_CHECK(channel_sum(g.batch, g.out_channels, g.out_plane(), grad_y, grad_bias));
+  }
+  return ok();
+}
+
+}  // namespace wtconv

@@ -1,0 +1,45 @@
+// The machinery behind conv1d/2d/3d and conv_transpose2d: unfold -> GEMM ->
+// fold, threaded over independent blocks, with per-thread scratch from the
+// pool (no allocation per call). Callers validate the geometry first
+// (make_conv_geometry or their own checks).
+#pragma once
+
+#include "../kernels/im2col-nd.h"
+#include "validate.h"
+
+namespace wtconv {
+
+// Validates the arguments of a `dims`-axis convolution (the last `dims` of the
+// 3 entries of each array are used; the others must be 1 / 0) and fills `g`
+// with PyTorch's output size floor((in + 2p - d(k-1) - 1) / s) + 1.
+wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
+                                 const int32_t in[3], int32_t out_channels,
+                                 const int32_t kernel[3], const int32_t stride[3],
+                                 const int32_t pad[3], const int32_t dilation[3], int32_t groups,
+                                 ConvGeometry* g);
+
+// y = conv(x, weight) [+ bias]; weight (out, in / groups, *kernel). bias may be NULL.
+wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float* weight,
+                              const float* bias, float* y);
+// grad_x = conv^T(grad_y) (overwritten).
+wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
+                                     const float* weight, float* grad_x);
+// grad_weight = sum over the batch of grad_y * unfold(x)^T (overwritten).
+wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, const float* grad_y,
+                                      float* grad_weight);
+// grad_bias[c] = sum of grad_y[:, c] (overwritten); y has `plane` values per channel.
+wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const float* grad_y,
+                          float* grad_bias);
+// y[:, c] += bias[c].
+wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, const float* bias,
+                               float* y);
+
+// The C ABI's conv{1,2,3}d entry points share these: they validate pointers
+// and run forward / backward for a geometry.
+wtconv_status run_conv_forward(const ConvGeometry& g, const float* x, const float* weight,
+                               const float* bias, float* y);
+wtconv_status run_conv_backward(const ConvGeometry& g, const float* x, const float* weight,
+                                const float* grad_y, float* grad_x, float* grad_weight,
+                                float* grad_bias);
+
+}  // namespace wtconv

@@ -1,0 +1,63 @@
+// The one vector abstraction of the core: GCC/Clang vector extensions of
+// kLanes floats. A kernel written with it compiles, from one source, to AVX-512
+// (one zmm), AVX2 (two ymm) or SSE2 (four xmm) in the clones that
+// WTCONV_MULTIVERSION makes, and to WebAssembly SIMD128. Everything here is
+// always_inline so each clone lowers it to its own ISA.
+#pragma once
+
+#include <cstring>
+
+namespace wtconv {
+namespace simd {
+
+// 16 lanes natively (one zmm, two ymm); in WebAssembly one v128, since V8 has
+// only 16 vector registers and wider vectors there spill. A translation unit
+// built for one ISA sets its own width (the ISA variants of
+// depthwise-conv2d-padded-*.cc: 16 for AVX-512, 8 for AVX2, 4 for SSE2), and the
+// lane count is part of every name here, so variants never collide.
+#ifndef WTCONV_SIMD_LANES
+#if defined(__wasm__)
+#define WTCONV_SIMD_LANES 4
+#else
+#define WTCONV_SIMD_LANES 16
+#endif
+#endif
+#define WTCONV_SIMD_NS_(n) lanes##n
+#define WTCONV_SIMD_NS(n) WTCONV_SIMD_NS_(n)
+inline namespace WTCONV_SIMD_NS(WTCONV_SIMD_LANES) {
+constexpr int kLanes = WTCONV_SIMD_LANES;
+typedef float vf __attribute__((vector_size(4 * kLanes)));
+
+#define WTCONV_INLINE inline __attribute__((always_inline))
+
+WTCONV_INLINE vf load(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof(v));  // an unaligned vector load
+  return v;
+}
+WTCONV_INLINE void store(float* p, vf v) { std::memcpy(p, &v, sizeof(v)); }
+WTCONV_INLINE vf splat(float s) {
+#if defined(__clang__)
+  // Clang folds s - 0 to a plain broadcast (s + 0 it keeps: -0 + 0 is +0).
+  const vf zero_vector = {};
+  return s - zero_vector;
+#else
+  // GCC: 0 + s, which its target_clones clones compile to one broadcast
+  // (s - 0 and an element-wise fill there cost extra work per use).
+  vf v = {};
+  return v + s;
+#endif
+}
+WTCONV_INLINE vf zero() { return vf{}; }
+// Sum of the lanes, in a fixed order (the same on every ISA).
+WTCONV_INLINE float reduce_add(vf v) {
+  float lanes[kLanes];
+  std::memcpy(lanes, &v, sizeof(v));
+  float s = 0.0f;
+  for (int i = 0; i < kLanes; ++i) s += lanes[i];
+  return s;
+}
+
+}  // inline namespace lanesN
+}  // namespace simd
+}  // namespace wtconv
