@@ -1,0 +1,564 @@
+// The CUDA operators: argument checks (the core's, re-used), workspace layout
+// and the launch sequence of each C ABI function, written once over an
+// executor `Ex` (device.cu: CUDA streams; emulate.cc: the CPU):
+//   void* Ex::workspace(size_t bytes)       grow-only scratch (nullptr: E_OOM, message set)
+//   wtconv_status Ex::launch(const K&, int64_t nbx, int nby, int threads, int shared_floats)
+//   wtconv_status Ex::finish(const char* op) the op's errors (device: launch and run time)
+//   int Ex::tier()                          1 fused (default), 0 baseline
+// Pointers to tensors are device pointers; lists of per-level tensors are host
+// arrays of device pointers, as in the CPU C ABI.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "../../core/src/operators/level-sizes.h"
+#include "../../core/src/operators/validate.h"
+#include "kernels.h"
+
+namespace wtconv_cuda {
+
+using wtconv::fail;
+using wtconv::LevelSizes;
+
+constexpr int kThreads = 256;
+constexpr int kMaxGrid = 65536;           // blocks of a grid-stride launch
+constexpr int kMaxSharedFloats = 12288;   // 48 KiB: no opt-in needed on any architecture
+constexpr int kTile = 32;                 // fused level kernels: output tile side
+
+inline int64_t grid_for(int64_t total) {
+  return std::max<int64_t>(1, std::min<int64_t>(kMaxGrid, (total + kThreads - 1) / kThreads));
+}
+
+// Filters of a wavelet in one direction (analysis or synthesis).
+inline Filters make_filters(int32_t wavelet, bool synthesis) {
+  const wtconv::FilterBank2d& bank = wtconv::filter_bank_2d(wavelet);
+  Filters f{};
+  f.F = bank.length;
+  f.pad = bank.pad;
+  for (int b = 0; b < 4; ++b) {
+    for (int i = 0; i < bank.length * bank.length; ++i) f.f[b][i] = synthesis ? bank.synthesis[b][i] : bank.analysis[b][i];
+  }
+  return f;
+}
+
+// Hands out 256-byte-aligned pieces of one workspace allocation; with a null
+// base it only counts.
+class Carver {
+ public:
+  explicit Carver(char* base) : base_(base) {}
+  template <typename T>
+  T* take(size_t count) {
+    T* p = base_ ? reinterpret_cast<T*>(base_ + used_) : nullptr;
+    used_ += (sizeof(T) * count + 255) / 256 * 256;
+    return p;
+  }
+  size_t used() const { return used_; }
+
+ private:
+  char* base_;
+  size_t used_ = 0;
+};
+
+// Runs `layout(carver)` once to size the workspace, then again to carve it.
+template <typename Ex, typename Layout>
+wtconv_status with_workspace(Ex& ex, Layout layout) {
+  Carver count(nullptr);
+  layout(count);
+  char* base = static_cast<char*>(ex.workspace(count.used()));
+  if (base == nullptr && count.used() > 0) return WTCONV_E_OOM;
+  Carver carve(base);
+  layout(carve);
+  return WTCONV_OK;
+}
+
+#define WTCONV_LAUNCH(...) WTCONV_CHECK(ex.launch(__VA_ARGS__))
+
+// ---- depthwise conv2d -------------------------------------------------------
+
+inline wtconv_status check_dwconv(int32_t n, int32_t c, int32_t h, int32_t w, int32_t kh, int32_t kw,
+                                  int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t sh, int32_t sw,
+                                  int32_t* oh, int32_t* ow) {
+  WTCONV_CHECK(wtconv::check_nchw(n, c, h, w, "x"));
+  if (kh < 1 || kw < 1 || kh > 1024 || kw > 1024) return fail(WTCONV_E_ARG, "kernel: expected sizes 1..1024, got (%d, %d)", kh, kw);
+  if (pt < 0 || pl < 0 || pb < 0 || pr < 0) return fail(WTCONV_E_ARG, "padding: expected non-negative values");
+  if (sh < 1 || sw < 1) return fail(WTCONV_E_ARG, "stride: expected positive values, got (%d, %d)", sh, sw);
+  if (h + pt + pb < kh || w + pl + pr < kw) return fail(WTCONV_E_SHAPE, "x: the padded input is smaller than the kernel");
+  *oh = (h + pt + pb - kh) / sh + 1;
+  *ow = (w + pl + pr - kw) / sw + 1;
+  return WTCONV_OK;
+}
+
+template <typename Ex>
+wtconv_status depthwise_conv2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t kh,
+                                       int32_t kw, int32_t pt, int32_t pl, int32_t pb, int32_t pr,
+                                       int32_t sh, int32_t sw, const float* x, const float* weight,
+                                       const float* bias, float* y) {
+  int32_t oh = 0, ow = 0;
+  WTCONV_CHECK(check_dwconv(n, c, h, w, kh, kw, pt, pl, pb, pr, sh, sw, &oh, &ow));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  const int planes = n * c;
+  DwConvK k{x, int64_t(h) * w, planes, c, h, w, kh, kw, pt, pl, sh, sw, oh, ow, weight, nullptr, bias, nullptr, y};
+  WTCONV_LAUNCH(k, grid_for(int64_t(planes) * oh * ow), 1, kThreads, 0);
+  return ex.finish("depthwise_conv2d_forward");
+}
+
+template <typename Ex>
+wtconv_status depthwise_conv2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t kh,
+                                        int32_t kw, int32_t pt, int32_t pl, int32_t pb, int32_t pr,
+                                        int32_t sh, int32_t sw, const float* x, const float* weight,
+                                        const float* grad_y, float* grad_x, float* grad_weight,
+                                        float* grad_bias) {
+  int32_t oh = 0, ow = 0;
+  WTCONV_CHECK(check_dwconv(n, c, h, w, kh, kw, pt, pl, pb, pr, sh, sw, &oh, &ow));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  const int planes = n * c;
+  if (grad_x) {
+    DwConvAdjK k{grad_y, int64_t(oh) * ow, planes, c, h, w, kh, kw, pt, pl, sh, sw, oh, ow, weight, nullptr, nullptr, grad_x};
+    WTCONV_LAUNCH(k, grid_for(int64_t(planes) * h * w), 1, kThreads, 0);
+  }
+  if (grad_weight || grad_bias) {
+    const int taps = kh * kw;
+    float* partial = nullptr;
+    double* corr = nullptr;
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      partial = cv.take<float>(size_t(planes) * (taps + 1));
+      corr = cv.take<double>(size_t(c) * (taps + 1));
+    }));
+    TapPartialK tp{x, int64_t(h) * w, grad_y, int64_t(oh) * ow, h, w, kh, kw, pt, pl, sh, sw, oh, ow, partial};
+    WTCONV_LAUNCH(tp, int64_t(planes) * (taps + 1), 1, kThreads, kThreads);
+    ReduceK rk{partial, n, c, 1, taps + 1, corr};
+    WTCONV_LAUNCH(rk, grid_for(int64_t(c) * (taps + 1)), 1, kThreads, 0);
+    FinalizeK fk{corr, c, taps, 1, weight, nullptr, nullptr, grad_weight, nullptr, grad_bias};
+    WTCONV_LAUNCH(fk, grid_for(c), 1, kThreads, 0);
+  }
+  return ex.finish("depthwise_conv2d_backward");
+}
+
+// ---- multi-level DWT ----------------------------------------------------------
+
+inline wtconv_status check_dwt(int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels, int32_t wavelet,
+                               const void* plane, const char* plane_name, const void* const* bands,
+                               const char* bands_name) {
+  WTCONV_CHECK(wtconv::check_nchw(n, c, h, w, "x"));
+  WTCONV_CHECK(wtconv::check_levels(levels));
+  WTCONV_CHECK(wtconv::check_wavelet(wavelet));
+  WTCONV_CHECK(wtconv::check_pointer(plane, plane_name));
+  WTCONV_CHECK(wtconv::check_pointer(bands, bands_name));
+  for (int32_t l = 0; l < levels; ++l) {
+    if (bands[l] == nullptr) return fail(WTCONV_E_ARG, "%s[%d]: expected a buffer, got NULL", bands_name, l);
+  }
+  return WTCONV_OK;
+}
+
+// One analysis level over `planes` planes of `in` (plane stride in_plane).
+inline AnalyzeK analyze(const float* in, int64_t in_plane, int planes, int H, int W, int bands_out,
+                        const Filters& f, float* out) {
+  return AnalyzeK{in, in_plane, W, 1, 1, planes, H, W, (H + 1) / 2, (W + 1) / 2, bands_out, f, out};
+}
+
+template <typename Ex>
+wtconv_status dwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                            int32_t wavelet, const float* x, float* const* bands) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, x, "x", reinterpret_cast<const void* const*>(bands), "bands"));
+  const LevelSizes s(h, w, levels);
+  const Filters a = make_filters(wavelet, false);
+  const int planes = n * c;
+  const float* in = x;
+  int64_t in_plane = int64_t(h) * w;
+  for (int l = 0; l < levels; ++l) {
+    WTCONV_LAUNCH(analyze(in, in_plane, planes, s.in_h[l], s.in_w[l], 4, a, bands[l]),
+                  grid_for(int64_t(planes) * 4 * s.band_plane(l)), 1, kThreads, 0);
+    in = bands[l];
+    in_plane = 4 * int64_t(s.band_plane(l));
+  }
+  return ex.finish("dwt2d_forward");
+}
+
+template <typename Ex>
+wtconv_status dwt2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                             int32_t wavelet, const float* const* grad_bands, float* grad_x) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, grad_x, "grad_x", reinterpret_cast<const void* const*>(grad_bands), "grad_bands"));
+  const LevelSizes s(h, w, levels);
+  const Filters a = make_filters(wavelet, false);
+  const int planes = n * c;
+  float* tmp[2] = {nullptr, nullptr};
+  if (levels > 1) {
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      tmp[0] = cv.take<float>(size_t(planes) * s.in_plane(1));
+      tmp[1] = cv.take<float>(size_t(planes) * s.in_plane(1));
+    }));
+  }
+  const float* upstream = nullptr;
+  for (int l = levels - 1; l >= 0; --l) {
+    float* out = l == 0 ? grad_x : tmp[l % 2];
+    SynthK k{grad_bands[l], upstream, upstream ? 1 : 0, nullptr, planes, s.in_h[l], s.in_w[l], s.band_h[l], s.band_w[l], a, out};
+    WTCONV_LAUNCH(k, grid_for(int64_t(planes) * s.in_plane(l)), 1, kThreads, 0);
+    upstream = out;
+  }
+  return ex.finish("dwt2d_backward");
+}
+
+template <typename Ex>
+wtconv_status idwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                             int32_t wavelet, const float* const* bands, float* y) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, y, "y", reinterpret_cast<const void* const*>(bands), "bands"));
+  const LevelSizes s(h, w, levels);
+  const Filters syn = make_filters(wavelet, true);
+  const int planes = n * c;
+  float* tmp[2] = {nullptr, nullptr};
+  if (levels > 1) {
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      tmp[0] = cv.take<float>(size_t(planes) * s.in_plane(1));
+      tmp[1] = cv.take<float>(size_t(planes) * s.in_plane(1));
+    }));
+  }
+  const float* below = nullptr;
+  for (int l = levels - 1; l >= 0; --l) {
+    float* out = l == 0 ? y : tmp[l % 2];
+    SynthK k{bands[l], below, below ? 2 : 0, nullptr, planes, s.in_h[l], s.in_w[l], s.band_h[l], s.band_w[l], syn, out};
+    WTCONV_LAUNCH(k, grid_for(int64_t(planes) * s.in_plane(l)), 1, kThreads, 0);
+    below = out;
+  }
+  return ex.finish("idwt2d_forward");
+}
+
+template <typename Ex>
+wtconv_status idwt2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                              int32_t wavelet, const float* grad_y, float* const* grad_bands) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, grad_y, "grad_y", reinterpret_cast<const void* const*>(grad_bands), "grad_bands"));
+  const LevelSizes s(h, w, levels);
+  const Filters syn = make_filters(wavelet, true);
+  const int planes = n * c;
+  const float* g = grad_y;
+  int64_t g_plane = int64_t(h) * w;
+  for (int l = 0; l < levels; ++l) {
+    WTCONV_LAUNCH(analyze(g, g_plane, planes, s.in_h[l], s.in_w[l], 4, syn, grad_bands[l]),
+                  grid_for(int64_t(planes) * 4 * s.band_plane(l)), 1, kThreads, 0);
+    g = grad_bands[l];
+    g_plane = 4 * int64_t(s.band_plane(l));
+  }
+  // The LL bands of lower levels were replaced by the level above: no gradient.
+  for (int l = 0; l + 1 < levels; ++l) {
+    ZeroLLK z{grad_bands[l], planes, s.band_h[l], s.band_w[l]};
+    WTCONV_LAUNCH(z, grid_for(int64_t(planes) * s.band_plane(l)), 1, kThreads, 0);
+  }
+  return ex.finish("idwt2d_backward");
+}
+
+// ---- WTConv2d ---------------------------------------------------------------
+
+struct WTShape {
+  int32_t n, c, h, w, k, levels, sh, sw, wavelet, oh, ow, before, planes;
+  LevelSizes s;
+  WTShape(int32_t n_, int32_t c_, int32_t h_, int32_t w_, int32_t k_, int32_t l_, int32_t sh_, int32_t sw_, int32_t wv)
+      : n(n_), c(c_), h(h_), w(w_), k(k_), levels(l_), sh(sh_), sw(sw_), wavelet(wv),
+        oh((h_ + sh_ - 1) / sh_), ow((w_ + sw_ - 1) / sw_), before((k_ - 1) / 2), planes(n_ * c_), s(h_, w_, l_) {}
+};
+
+inline wtconv_status check_wtconv2d(int32_t n, int32_t c, int32_t h, int32_t w, int32_t k, int32_t levels,
+                                    int32_t sh, int32_t sw, int32_t wavelet, const float* x,
+                                    const float* base_weight, const float* base_scale,
+                                    const float* const* ww, const float* const* wsc) {
+  WTCONV_CHECK(wtconv::check_nchw(n, c, h, w, "x"));
+  if (k < 1 || k > 1024) return fail(WTCONV_E_ARG, "kernel_size: expected 1..1024, got %d", k);
+  WTCONV_CHECK(wtconv::check_levels(levels));
+  if (sh < 1 || sw < 1) return fail(WTCONV_E_ARG, "stride: expected positive values, got (%d, %d)", sh, sw);
+  WTCONV_CHECK(wtconv::check_wavelet(wavelet));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(base_weight, "base_conv.weight"));
+  WTCONV_CHECK(wtconv::check_pointer(base_scale, "base_scale.weight"));
+  WTCONV_CHECK(wtconv::check_pointer(ww, "wavelet_convs"));
+  WTCONV_CHECK(wtconv::check_pointer(wsc, "wavelet_scale"));
+  for (int32_t l = 0; l < levels; ++l) {
+    if (ww[l] == nullptr) return fail(WTCONV_E_ARG, "wavelet_convs.%d.weight: expected a buffer, got NULL", l);
+    if (wsc[l] == nullptr) return fail(WTCONV_E_ARG, "wavelet_scale.%d.weight: expected a buffer, got NULL", l);
+  }
+  return WTCONV_OK;
+}
+
+// Whether the fused kernels' shared memory fits this shape (else: the baseline tier).
+inline bool fused_fits_forward(const WTShape& z) {
+  const Filters a{2 * z.wavelet, z.wavelet - 1, {}};
+  return FusedLevelK::shared_floats(a.F, a.pad, z.k, z.before, kTile, kTile, false, true) <= kMaxSharedFloats;
+}
+inline int corr_tile(const WTShape& z) {  // 0: does not fit
+  for (int t : {16, 8, 4}) {
+    if (FusedCorrK::shared_floats(2 * z.wavelet, z.k, t, kThreads) <= kMaxSharedFloats &&
+        FusedCorrK::shared_floats(0, z.k, t, kThreads) <= kMaxSharedFloats) {
+      return t;
+    }
+  }
+  return 0;
+}
+inline bool fused_fits_backward(const WTShape& z) {
+  return FusedLevelK::shared_floats(2 * z.wavelet, z.wavelet - 1, z.k, z.before, kTile, kTile, true, true) <= kMaxSharedFloats &&
+         corr_tile(z) > 0;
+}
+
+inline FusedLevelK fused_level(const WTShape& z, int l, bool adjoint) {
+  FusedLevelK f{};
+  f.adjoint = adjoint;
+  f.planes = z.planes;
+  f.C = z.c;
+  f.H = z.s.in_h[l];
+  f.W = z.s.in_w[l];
+  f.h = z.s.band_h[l];
+  f.w = z.s.band_w[l];
+  f.k = z.k;
+  f.before = z.before;
+  f.TH = kTile;
+  f.TW = kTile;
+  f.tiles_x = (f.W + kTile - 1) / kTile;
+  f.base = l == 0;
+  f.sh = z.sh;
+  f.sw = z.sw;
+  f.oh = z.oh;
+  f.ow = z.ow;
+  return f;
+}
+
+template <typename Ex>
+wtconv_status launch_fused_level(Ex& ex, const FusedLevelK& f) {
+  const int tiles = f.tiles_x * ((f.H + f.TH - 1) / f.TH);
+  if (tiles > 65535) return fail(WTCONV_E_SHAPE, "x: a plane of (%d, %d) has more than 65535 tiles", f.H, f.W);
+  const int shared = FusedLevelK::shared_floats(f.dwt.F, f.dwt.pad, f.k, f.before, f.TH, f.TW, f.adjoint, f.base);
+  return ex.launch(f, f.planes, tiles, kThreads, shared);
+}
+
+template <typename Ex>
+wtconv_status wtconv2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t k,
+                               int32_t levels, int32_t sh, int32_t sw, int32_t wavelet, const float* x,
+                               const float* bw, const float* bias, const float* bs,
+                               const float* const* ww, const float* const* wsc, float* y) {
+  WTCONV_CHECK(check_wtconv2d(n, c, h, w, k, levels, sh, sw, wavelet, x, bw, bs, ww, wsc));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  const WTShape z(n, c, h, w, k, levels, sh, sw, wavelet);
+  const LevelSizes& s = z.s;
+  const Filters a = make_filters(wavelet, false), syn = make_filters(wavelet, true);
+  const int P = z.planes;
+
+  if (ex.tier() == 1 && fused_fits_forward(z)) {
+    // ll[i]: the LL band of level i (the input of level i + 1); next[i]: level i's output.
+    float* ll[kMaxLevels] = {};
+    float* next[kMaxLevels] = {};
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      for (int l = 0; l + 1 < levels; ++l) ll[l] = cv.take<float>(size_t(P) * s.band_plane(l));
+      for (int l = 1; l < levels; ++l) next[l] = cv.take<float>(size_t(P) * s.in_plane(l));
+    }));
+    for (int l = 0; l + 1 < levels; ++l) {
+      const float* in = l == 0 ? x : ll[l - 1];
+      WTCONV_LAUNCH(analyze(in, s.in_plane(l), P, s.in_h[l], s.in_w[l], 1, a, ll[l]),
+                    grid_for(int64_t(P) * s.band_plane(l)), 1, kThreads, 0);
+    }
+    for (int l = levels - 1; l >= 0; --l) {
+      FusedLevelK f = fused_level(z, l, false);
+      f.cur = l == 0 ? x : ll[l - 1];
+      f.cur_plane = s.in_plane(l);
+      f.ww = ww[l];
+      f.ws = wsc[l];
+      f.extra = l + 1 < levels ? next[l + 1] : nullptr;
+      f.dwt = a;
+      f.synth = syn;
+      f.base_in = x;
+      f.bw = bw;
+      f.bs = bs;
+      f.bias = bias;
+      f.out = l == 0 ? y : next[l];
+      WTCONV_CHECK(launch_fused_level(ex, f));
+    }
+    return ex.finish("wtconv2d_forward");
+  }
+
+  // Baseline: DWT cascade; per level conv + scale, then the inverse cascade; base conv.
+  float* t[kMaxLevels] = {};
+  float* zb = nullptr;
+  float* next[2] = {};
+  float* next0 = nullptr;
+  WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+    for (int l = 0; l < levels; ++l) t[l] = cv.take<float>(size_t(P) * s.bands_plane(l));
+    zb = cv.take<float>(size_t(P) * s.bands_plane(0));
+    if (levels > 1) {
+      next[0] = cv.take<float>(size_t(P) * s.in_plane(1));
+      next[1] = cv.take<float>(size_t(P) * s.in_plane(1));
+    }
+    next0 = cv.take<float>(size_t(P) * s.in_plane(0));
+  }));
+  for (int l = 0; l < levels; ++l) {
+    const float* in = l == 0 ? x : t[l - 1];
+    const int64_t in_plane = l == 0 ? int64_t(s.in_plane(0)) : 4 * int64_t(s.band_plane(l - 1));
+    WTCONV_LAUNCH(analyze(in, in_plane, P, s.in_h[l], s.in_w[l], 4, a, t[l]),
+                  grid_for(int64_t(P) * s.bands_plane(l)), 1, kThreads, 0);
+  }
+  const float* upper = nullptr;
+  for (int l = levels - 1; l >= 0; --l) {
+    const int bh = s.band_h[l], bwd = s.band_w[l];
+    DwConvK cv{t[l], int64_t(bh) * bwd, 4 * P, 4 * c, bh, bwd, k, k, z.before, z.before, 1, 1, bh, bwd,
+               ww[l], wsc[l], nullptr, nullptr, zb};
+    WTCONV_LAUNCH(cv, grid_for(int64_t(4) * P * bh * bwd), 1, kThreads, 0);
+    float* out = l == 0 ? next0 : next[l % 2];
+    SynthK sy{zb, upper, upper ? 1 : 0, nullptr, P, s.in_h[l], s.in_w[l], bh, bwd, syn, out};
+    WTCONV_LAUNCH(sy, grid_for(int64_t(P) * s.in_plane(l)), 1, kThreads, 0);
+    upper = out;
+  }
+  DwConvK base{x, int64_t(h) * w, P, c, h, w, k, k, z.before, z.before, sh, sw, z.oh, z.ow, bw, bs, bias, next0, y};
+  WTCONV_LAUNCH(base, grid_for(int64_t(P) * z.oh * z.ow), 1, kThreads, 0);
+  return ex.finish("wtconv2d_forward");
+}
+
+template <typename Ex>
+wtconv_status wtconv2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t k,
+                                int32_t levels, int32_t sh, int32_t sw, int32_t wavelet, const float* x,
+                                const float* bw, const float* bias, const float* bs,
+                                const float* const* ww, const float* const* wsc, const float* grad_y,
+                                float* gx, float* gbw, float* gbias, float* gbs, float* const* gww,
+                                float* const* gws) {
+  WTCONV_CHECK(check_wtconv2d(n, c, h, w, k, levels, sh, sw, wavelet, x, bw, bs, ww, wsc));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  WTCONV_CHECK(wtconv::check_pointer(gx, "grad.x"));
+  WTCONV_CHECK(wtconv::check_pointer(gbw, "grad.base_conv.weight"));
+  WTCONV_CHECK(wtconv::check_pointer(gbs, "grad.base_scale.weight"));
+  if ((bias == nullptr) != (gbias == nullptr)) {
+    return fail(WTCONV_E_ARG, "grad.base_conv.bias: expected a buffer exactly when base_conv.bias is given");
+  }
+  WTCONV_CHECK(wtconv::check_pointer(gww, "grad.wavelet_convs"));
+  WTCONV_CHECK(wtconv::check_pointer(gws, "grad.wavelet_scale"));
+  for (int32_t l = 0; l < levels; ++l) {
+    if (gww[l] == nullptr || gws[l] == nullptr) return fail(WTCONV_E_ARG, "grad.wavelet_*.%d: expected buffers, got NULL", l);
+  }
+  const WTShape z(n, c, h, w, k, levels, sh, sw, wavelet);
+  const LevelSizes& s = z.s;
+  const Filters a = make_filters(wavelet, false), syn = make_filters(wavelet, true);
+  const int P = z.planes;
+  const int kk = k * k;
+  const bool fused = ex.tier() == 1 && fused_fits_backward(z);
+  const int T = fused ? corr_tile(z) : 0;
+  auto tiles_of = [&](int bh, int bwd) { return ((bh + T - 1) / T) * ((bwd + T - 1) / T); };
+
+  float* gz[kMaxLevels] = {};  // band gradients of every level (P, 4, h_l, w_l)
+  float* t[kMaxLevels] = {};   // baseline: the DWT cascade of x; fused: LL bands only
+  float* llg[2] = {};          // gradients of the level inputs (l >= 1)
+  float* gt = nullptr;         // baseline: one level's band gradients through the conv
+  float* partial = nullptr;
+  double* corr = nullptr;
+  size_t partial_floats = size_t(P) * (kk + 1);  // base path (both tiers)
+  if (fused) {
+    partial_floats = std::max(partial_floats, size_t(P) * tiles_of(h, w) * (kk + 1));
+    for (int l = 0; l < levels; ++l) partial_floats = std::max(partial_floats, size_t(P) * tiles_of(s.band_h[l], s.band_w[l]) * 4 * kk);
+  } else {
+    partial_floats = std::max(partial_floats, size_t(P) * 4 * (kk + 1));
+  }
+  WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+    for (int l = 0; l < levels; ++l) gz[l] = cv.take<float>(size_t(P) * s.bands_plane(l));
+    for (int l = 0; l < levels; ++l) {
+      if (fused && l + 1 == levels) break;
+      t[l] = cv.take<float>(size_t(P) * (fused ? s.band_plane(l) : s.bands_plane(l)));
+    }
+    if (levels > 1) {
+      llg[0] = cv.take<float>(size_t(P) * s.in_plane(1));
+      llg[1] = cv.take<float>(size_t(P) * s.in_plane(1));
+    }
+    if (!fused) gt = cv.take<float>(size_t(P) * s.bands_plane(0));
+    partial = cv.take<float>(partial_floats);
+    corr = cv.take<double>(size_t(c) * 4 * (kk + 1));
+  }));
+
+  // Gradients of the convolved bands, down the cascade: gz_0 = analysis of grad_y
+  // (upsampled by the stride) with the synthesis filters; gz_l from gz_{l-1}'s LL.
+  {
+    AnalyzeK g0{grad_y, int64_t(z.oh) * z.ow, z.ow, sh, sw, P, h, w, s.band_h[0], s.band_w[0], 4, syn, gz[0]};
+    WTCONV_LAUNCH(g0, grid_for(int64_t(P) * s.bands_plane(0)), 1, kThreads, 0);
+    for (int l = 1; l < levels; ++l) {
+      WTCONV_LAUNCH(analyze(gz[l - 1], 4 * int64_t(s.band_plane(l - 1)), P, s.in_h[l], s.in_w[l], 4, syn, gz[l]),
+                    grid_for(int64_t(P) * s.bands_plane(l)), 1, kThreads, 0);
+    }
+  }
+  // The DWT cascade of x (fused: LL bands only; the bands are recomputed in the kernels).
+  for (int l = 0; l < levels; ++l) {
+    if (fused && l + 1 == levels) break;
+    const float* in = l == 0 ? x : t[l - 1];
+    const int64_t in_plane = l == 0 ? int64_t(s.in_plane(0)) : (fused ? 1 : 4) * int64_t(s.band_plane(l - 1));
+    WTCONV_LAUNCH(analyze(in, in_plane, P, s.in_h[l], s.in_w[l], fused ? 1 : 4, a, t[l]),
+                  grid_for(int64_t(P) * (fused ? 1 : 4) * s.band_plane(l)), 1, kThreads, 0);
+  }
+
+  // Parameter gradients: correlation partials, reduced per channel in a fixed order.
+  if (fused) {
+    const int tiles = tiles_of(h, w);
+    FusedCorrK bk{P, h, w, h, w, k, z.before, T, (w + T - 1) / T, tiles, x, int64_t(h) * w, grad_y, sh, sw, z.oh, z.ow, Filters{}, partial};
+    WTCONV_LAUNCH(bk, P, tiles, kThreads, FusedCorrK::shared_floats(0, k, T, kThreads));
+    ReduceK rk{partial, n, c, tiles, kk + 1, corr};
+    WTCONV_LAUNCH(rk, grid_for(int64_t(c) * (kk + 1)), 1, kThreads, 0);
+  } else {
+    TapPartialK tp{x, int64_t(h) * w, grad_y, int64_t(z.oh) * z.ow, h, w, k, k, z.before, z.before, sh, sw, z.oh, z.ow, partial};
+    WTCONV_LAUNCH(tp, int64_t(P) * (kk + 1), 1, kThreads, kThreads);
+    ReduceK rk{partial, n, c, 1, kk + 1, corr};
+    WTCONV_LAUNCH(rk, grid_for(int64_t(c) * (kk + 1)), 1, kThreads, 0);
+  }
+  {
+    FinalizeK fk{corr, c, kk, 1, bw, bs, bias, gbw, gbs, gbias};
+    WTCONV_LAUNCH(fk, grid_for(c), 1, kThreads, 0);
+  }
+  for (int l = 0; l < levels; ++l) {
+    const int bh = s.band_h[l], bwd = s.band_w[l];
+    if (fused) {
+      const int tiles = tiles_of(bh, bwd);
+      const float* in = l == 0 ? x : t[l - 1];
+      FusedCorrK ck{P, s.in_h[l], s.in_w[l], bh, bwd, k, z.before, T, (bwd + T - 1) / T, tiles, in,
+                    int64_t(s.in_plane(l)), gz[l], 1, 1, bh, bwd, a, partial};
+      WTCONV_LAUNCH(ck, P, tiles, kThreads, FusedCorrK::shared_floats(a.F, k, T, kThreads));
+      ReduceK rk{partial, n, c, tiles, 4 * kk, corr};
+      WTCONV_LAUNCH(rk, grid_for(int64_t(c) * 4 * kk), 1, kThreads, 0);
+      FinalizeK fk{corr, 4 * c, kk, 0, ww[l], wsc[l], nullptr, gww[l], gws[l], nullptr};
+      WTCONV_LAUNCH(fk, grid_for(4 * c), 1, kThreads, 0);
+    } else {
+      TapPartialK tp{t[l], int64_t(bh) * bwd, gz[l], int64_t(bh) * bwd, bh, bwd, k, k, z.before, z.before, 1, 1, bh, bwd, partial};
+      WTCONV_LAUNCH(tp, int64_t(4) * P * (kk + 1), 1, kThreads, kThreads);
+      ReduceK rk{partial, n, 4 * c, 1, kk + 1, corr};
+      WTCONV_LAUNCH(rk, grid_for(int64_t(4) * c * (kk + 1)), 1, kThreads, 0);
+      FinalizeK fk{corr, 4 * c, kk, 1, ww[l], wsc[l], nullptr, gww[l], gws[l], nullptr};
+      WTCONV_LAUNCH(fk, grid_for(4 * c), 1, kThreads, 0);
+    }
+  }
+
+  // grad x: up the cascade, the band gradients through the convolutions and the
+  // DWT's adjoint; the base path at level 0.
+  if (fused) {
+    for (int l = levels - 1; l >= 0; --l) {
+      FusedLevelK f = fused_level(z, l, true);
+      f.src = gz[l];
+      f.ww = ww[l];
+      f.ws = wsc[l];
+      f.extra = l + 1 < levels ? llg[(l + 1) % 2] : nullptr;
+      f.dwt = a;
+      f.synth = a;
+      f.base_in = grad_y;
+      f.bw = bw;
+      f.bs = bs;
+      f.out = l == 0 ? gx : llg[l % 2];
+      WTCONV_CHECK(launch_fused_level(ex, f));
+    }
+    return ex.finish("wtconv2d_backward");
+  }
+  DwConvAdjK base{grad_y, int64_t(z.oh) * z.ow, P, c, h, w, k, k, z.before, z.before, sh, sw, z.oh, z.ow, bw, bs, nullptr, gx};
+  WTCONV_LAUNCH(base, grid_for(int64_t(P) * h * w), 1, kThreads, 0);
+  const float* upper = nullptr;
+  for (int l = levels - 1; l >= 0; --l) {
+    const int bh = s.band_h[l], bwd = s.band_w[l];
+    DwConvAdjK cv{gz[l], int64_t(bh) * bwd, 4 * P, 4 * c, bh, bwd, k, k, z.before, z.before, 1, 1, bh, bwd, ww[l], wsc[l], nullptr, gt};
+    WTCONV_LAUNCH(cv, grid_for(int64_t(4) * P * bh * bwd), 1, kThreads, 0);
+    float* out = l == 0 ? gx : llg[l % 2];
+    SynthK sy{gt, upper, upper ? 1 : 0, l == 0 ? gx : nullptr, P, s.in_h[l], s.in_w[l], bh, bwd, a, out};
+    WTCONV_LAUNCH(sy, grid_for(int64_t(P) * s.in_plane(l)), 1, kThreads, 0);
+    upper = out;
+  }
+  return ex.finish("wtconv2d_backward");
+}
+
+#undef WTCONV_LAUNCH
+
+}  // namespace wtconv_cuda
