@@ -1,0 +1,57 @@
+// Argument checks shared by the ops. Every message names the argument, what
+// was expected and what came.
+import { fail } from '../errors.js';
+import { Tensor, asTensor } from '../tensor.js';
+
+/** A positive integer, or a [h, w] pair of them (as PyTorch accepts `stride=2` or `(2, 1)`). */
+export function intPair(v: unknown, what: string, min = 1): [number, number] {
+  const ok = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= min;
+  if (ok(v)) return [v as number, v as number];
+  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+  return fail('E_ARG', `${what}: expected an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+}
+
+export function intIn(v: unknown, what: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail('E_ARG', `${what}: expected an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+export function options<T extends object>(v: unknown, what: string): Partial<T> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('E_ARG', `${what}: expected an options object, got ${JSON.stringify(v)}`);
+  return v as Partial<T>;
+}
+
+/** Checks rank-4 NCHW; returns [n, c, h, w]. Sizes must fit the core's int32 arguments. */
+export function nchw(t: unknown, what: string): [number, number, number, number] {
+  const x = asTensor(t, what);
+  if (x.rank !== 4) fail('E_SHAPE', `${what}: expected a 4-D tensor (N, C, H, W), got shape [${x.shape.join(', ')}]`);
+  const [n, c, h, w] = x.shape;
+  if (c * h * w > 2 ** 31 - 1 || n * c > 2 ** 31 - 1) fail('E_SHAPE', `${what}: shape [${x.shape.join(', ')}] is too large`);
+  return [n, c, h, w];
+}
+
+export function expectShape(t: unknown, shape: readonly number[], what: string): Tensor {
+  const x = asTensor(t, what);
+  if (x.shape.length !== shape.length || x.shape.some((d, i) => d !== shape[i])) {
+    fail('E_SHAPE', `${what}: expected shape [${shape.join(', ')}], got [${x.shape.join(', ')}]`);
+  }
+  return x;
+}
+
+/** A named tensor of a parameter record; missing ones are E_STATE. */
+export function param(params: Record<string, unknown>, name: string, shape: readonly number[], what = 'params'): Tensor {
+  if (!Object.prototype.hasOwnProperty.call(params, name) || params[name] === undefined) {
+    fail('E_STATE', `${what}: missing parameter '${name}' (expected shape [${shape.join(', ')}])`);
+  }
+  return expectShape(params[name], shape, `${what}['${name}']`);
+}
+
+export function record(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Tensor) {
+    fail('E_ARG', `${what}: expected an object of tensors keyed by parameter name, got ${v instanceof Tensor ? 'a Tensor' : JSON.stringify(v)}`);
+  }
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,143 @@
+// WTConv2d (SPEC section 1): validation and memory here, arithmetic in
+// core/src/operators/wtconv2d-nchw.cc through the C ABI.
+import { fail } from '../errors.js';
+import { Tensor, allocFloat32 } from '../tensor.js';
+import { In, Out } from '../backends/backend.js';
+import { current } from '../runtime.js';
+import { waveletId, type WaveletName } from '../wavelets.js';
+import { expectShape, intIn, intPair, nchw, options, param, record } from './args.js';
+
+export interface WTConv2dOptions {
+  /** Wavelet levels (default: as many as `params` has `wavelet_convs.{i}.weight`). */
+  levels?: number;
+  /** Output subsampling: a number or [sh, sw] (default 1). */
+  stride?: number | [number, number];
+  /** 'db1' (Haar, default) .. 'db4'. */
+  wavelet?: WaveletName;
+  /**
+   * Forward only: a tensor of the output's shape to write into instead of a
+   * new one, so repeated calls reuse memory (fresh output memory costs page
+   * faults on every call). It must not share memory with x.
+   */
+  out?: Tensor;
+}
+
+/** Parameters keyed by the PyTorch state_dict names of SPEC section 1. */
+export type WTConv2dParams = Record<string, Tensor>;
+
+export const MAX_LEVELS = 30;
+
+interface Plan {
+  dims: number[];  // n, c, h, w, k, levels, sh, sw, wavelet: the C ABI's leading arguments
+  n: number;
+  c: number;
+  outH: number;
+  outW: number;
+  baseWeight: Tensor;
+  baseBias: Tensor | null;
+  baseScale: Tensor;
+  waveletWeights: Tensor[];
+  waveletScales: Tensor[];
+}
+
+function countLevels(params: Record<string, unknown>): number {
+  let levels = 0;
+  while (Object.prototype.hasOwnProperty.call(params, `wavelet_convs.${levels}.weight`)) levels++;
+  return levels;
+}
+
+function plan(x: unknown, paramsIn: unknown, opts: unknown): Plan {
+  const [n, c, h, w] = nchw(x, 'x');
+  const params = record(paramsIn, 'params');
+  const o = options<WTConv2dOptions>(opts, 'wtconv2d options');
+  const wavelet = waveletId(o.wavelet ?? 'db1', "option 'wavelet'");
+  const [sh, sw] = intPair(o.stride ?? 1, "option 'stride'");
+  const levels = o.levels === undefined ? countLevels(params) : intIn(o.levels, "option 'levels'", 1, MAX_LEVELS);
+  if (levels < 1) fail('E_STATE', "params: no 'wavelet_convs.0.weight' found, and option 'levels' was not given");
+  const bw = params['base_conv.weight'];
+  if (!(bw instanceof Tensor)) fail('E_STATE', `params: missing parameter 'base_conv.weight' (expected shape [${c}, 1, k, k])`);
+  const k = bw.shape[2];
+  if (bw.rank !== 4 || bw.shape[0] !== c || bw.shape[1] !== 1 || bw.shape[3] !== k) {
+    fail('E_SHAPE', `params['base_conv.weight']: expected shape [${c}, 1, k, k] for x with ${c} channels, got [${bw.shape.join(', ')}]`);
+  }
+  if (k > 1024) fail('E_ARG', `params['base_conv.weight']: kernel size ${k} exceeds 1024`);
+  const hasBias = params['base_conv.bias'] !== undefined && params['base_conv.bias'] !== null;
+  const waveletWeights: Tensor[] = [];
+  const waveletScales: Tensor[] = [];
+  for (let i = 0; i < levels; i++) {
+    waveletWeights.push(param(params, `wavelet_convs.${i}.weight`, [4 * c, 1, k, k]));
+    waveletScales.push(param(params, `wavelet_scale.${i}.weight`, [1, 4 * c, 1, 1]));
+  }
+  return {
+    dims: [n, c, h, w, k, levels, sh, sw, wavelet],
+    n,
+    c,
+    outH: Math.ceil(h / sh),
+    outW: Math.ceil(w / sw),
+    baseWeight: bw,
+    baseBias: hasBias ? param(params, 'base_conv.bias', [c]) : null,
+    baseScale: param(params, 'base_scale.weight', [1, c, 1, 1]),
+    waveletWeights,
+    waveletScales,
+  };
+}
+
+function paramArgs(p: Plan) {
+  return [
+    new In(p.baseWeight),
+    p.baseBias ? new In(p.baseBias) : null,
+    new In(p.baseScale),
+    new In(p.waveletWeights),
+    new In(p.waveletScales),
+  ];
+}
+
+/** WTConv2d forward: x (N, C, H, W) -> (N, C, ceil(H / sh), ceil(W / sw)). */
+export function wtconv2d(x: Tensor, params: WTConv2dParams, opts?: WTConv2dOptions): Tensor {
+  const p = plan(x, params, opts);
+  const shape = [p.n, p.c, p.outH, p.outW];
+  const out = opts?.out;
+  if (out !== undefined) {
+    expectShape(out, shape, "option 'out'");
+    if (out.data.buffer === x.data.buffer) fail('E_ARG', "option 'out': must not share memory with x");
+  }
+  const y = out ?? new Tensor(allocFloat32(p.n * p.c * p.outH * p.outW), shape);
+  current().run('wtconv2dForward', [...p.dims, new In(x), ...paramArgs(p), new Out(y)]);
+  return y;
+}
+
+/**
+ * WTConv2d backward: the gradients of sum(gradY * wtconv2d(x, params)) for `x` and
+ * every parameter, keyed 'x' and the parameter names.
+ */
+export function wtconv2dBackward(x: Tensor, params: WTConv2dParams, gradY: Tensor, opts?: WTConv2dOptions): Record<string, Tensor> {
+  const p = plan(x, params, opts);
+  expectShape(gradY, [p.n, p.c, p.outH, p.outW], 'gradY');
+  const like = (t: Tensor) => Tensor.zeros(t.shape);
+  const g = {
+    x: like(x),
+    base: like(p.baseWeight),
+    bias: p.baseBias ? like(p.baseBias) : null,
+    scale: like(p.baseScale),
+    ww: p.waveletWeights.map(like),
+    ws: p.waveletScales.map(like),
+  };
+  current().run('wtconv2dBackward', [
+    ...p.dims,
+    new In(x),
+    ...paramArgs(p),
+    new In(gradY),
+    new Out(g.x),
+    new Out(g.base),
+    g.bias ? new Out(g.bias) : null,
+    new Out(g.scale),
+    new Out(g.ww),
+    new Out(g.ws),
+  ]);
+  const grads: Record<string, Tensor> = { x: g.x, 'base_conv.weight': g.base };
+  if (g.bias) grads['base_conv.bias'] = g.bias;
+  grads['base_scale.weight'] = g.scale;
+  g.ww.forEach((t, i) => (grads[`wavelet_convs.${i}.weight`] = t));
+  g.ws.forEach((t, i) => (grads[`wavelet_scale.${i}.weight`] = t));
+  return grads;
+}
