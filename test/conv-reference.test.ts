@@ -1,0 +1,114 @@
+// The convolutions against a direct float64 reference written here, on shapes
+// that cross every blocking boundary of the GEMM (k > 256, m > 96, n > 512,
+// ragged edge tiles), with groups, strides, padding and dilation; depthwise
+// layers on both the direct path and (dilated) the GEMM path; on every backend.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wt from '../ts/index.js';
+import { BACKENDS, expectParity, randomTensor } from './helpers.js';
+
+interface Case { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; d: number[]; g: number }
+
+const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+
+/** y, grad x, grad weight, grad bias of an N-D conv in float64 (3 axes, leading ones of size 1). */
+function reference(c: Case, x: wt.Tensor, w: wt.Tensor, b: wt.Tensor, gy: Float32Array | null) {
+  const pad3 = (v: number[], fill: number) => [...Array(3 - v.length).fill(fill), ...v];
+  const [I, K, S, P, D] = [pad3(c.size, 1), pad3(c.k, 1), pad3(c.s, 1), pad3(c.p, 0), pad3(c.d, 1)];
+  const O = I.map((s, a) => Math.floor((s + 2 * P[a] - D[a] * (K[a] - 1) - 1) / S[a]) + 1);
+  const cinG = c.cin / c.g, coutG = c.cout / c.g;
+  const inPlane = prod(I), outPlane = prod(O), taps = prod(K);
+  const y = new Float64Array(c.n * c.cout * outPlane);
+  const gx = new Float64Array(x.size), gw = new Float64Array(w.size), gb = new Float64Array(c.cout);
+  for (let n = 0; n < c.n; n++) for (let o = 0; o < c.cout; o++) {
+    const grp = Math.floor(o / coutG);
+    for (let j = 0; j < outPlane; j++) {
+      const oz = Math.floor(j / (O[1] * O[2])), oy = Math.floor(j / O[2]) % O[1], ox = j % O[2];
+      const yi = (n * c.cout + o) * outPlane + j;
+      const g = gy ? gy[yi] : 0;
+      let acc = b.data[o];
+      gb[o] += g;
+      for (let ci = 0; ci < cinG; ci++) for (let t = 0; t < taps; t++) {
+        const kz = Math.floor(t / (K[1] * K[2])), ky = Math.floor(t / K[2]) % K[1], kx = t % K[2];
+        const iz = oz * S[0] - P[0] + kz * D[0], iy = oy * S[1] - P[1] + ky * D[1], ix = ox * S[2] - P[2] + kx * D[2];
+        if (iz < 0 || iz >= I[0] || iy < 0 || iy >= I[1] || ix < 0 || ix >= I[2]) continue;
+        const xi = (n * c.cin + grp * cinG + ci) * inPlane + (iz * I[1] + iy) * I[2] + ix;
+        const wi = (o * cinG + ci) * taps + t;
+        acc += x.data[xi] * w.data[wi];
+        gx[xi] += g * w.data[wi];
+        gw[wi] += g * x.data[xi];
+      }
+      y[yi] = acc;
+    }
+  }
+  const t = (a: Float64Array, shape: readonly number[]) => new wt.Tensor(Float32Array.from(a), shape);
+  return { y: t(y, [c.n, c.cout, ...O.slice(3 - c.size.length)]), x: t(gx, x.shape), weight: t(gw, w.shape), bias: t(gb, b.shape) };
+}
+
+const CASES: [string, Case][] = [
+  ['conv2d across GEMM blocks (k 360, m 100, n 900)', { n: 2, cin: 40, cout: 100, size: [30, 30], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
+  ['conv2d 1x1 (pointwise GEMM, no unfold)', { n: 2, cin: 70, cout: 13, size: [9, 61], k: [1, 1], s: [1, 1], p: [0, 0], d: [1, 1], g: 1 }],
+  ['conv2d 1x1 stride 2', { n: 1, cin: 5, cout: 7, size: [9, 10], k: [1, 1], s: [2, 2], p: [0, 0], d: [1, 1], g: 1 }],
+  ['conv2d groups 3, stride (2, 1), dilation (1, 2)', { n: 2, cin: 9, cout: 12, size: [13, 17], k: [3, 5], s: [2, 1], p: [2, 3], d: [1, 2], g: 3 }],
+  ['conv2d depthwise 17x17 (direct path)', { n: 2, cin: 4, cout: 4, size: [23, 20], k: [17, 17], s: [1, 1], p: [8, 8], d: [1, 1], g: 4 }],
+  ['conv2d depthwise dilated (GEMM path)', { n: 1, cin: 3, cout: 3, size: [15, 14], k: [5, 5], s: [1, 1], p: [4, 4], d: [2, 2], g: 3 }],
+  ['conv2d depthwise multiplier 2 (GEMM path)', { n: 1, cin: 3, cout: 6, size: [11, 12], k: [7, 7], s: [2, 2], p: [3, 3], d: [1, 1], g: 3 }],
+  ['conv2d kernel as large as the padded input', { n: 1, cin: 2, cout: 3, size: [4, 5], k: [6, 7], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
+  ['conv1d stride 3, dilation 2, groups 2', { n: 3, cin: 4, cout: 6, size: [50], k: [4], s: [3], p: [2], d: [2], g: 2 }],
+  ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
+];
+
+// The reference is computed once per case and shared by the backends (same seeds).
+const refs = new Map<number, ReturnType<typeof reference>>();
+
+const FN = {
+  1: [wt.conv1d, wt.conv1dBackward],
+  2: [wt.conv2d, wt.conv2dBackward],
+  3: [wt.conv3d, wt.conv3dBackward],
+} as const;
+
+for (const b of BACKENDS) {
+  describe(`conv against a float64 reference on ${b.label}`, () => {
+    beforeAll(async () => {
+      await wt.init(b.options);
+    });
+    CASES.forEach(([name, c], i) => {
+      it(name, () => {
+        const x = randomTensor([c.n, c.cin, ...c.size], 100 + i);
+        const w = randomTensor([c.cout, c.cin / c.g, ...c.k], 200 + i);
+        const bias = randomTensor([c.cout], 300 + i);
+        const opts = { stride: c.s, padding: c.p, dilation: c.d, groups: c.g };
+        const [fwd, bwd] = FN[c.size.length as 1 | 2 | 3];
+        const y = fwd(x, w, bias, opts);
+        const gy = randomTensor([...y.shape], 400 + i);
+        if (!refs.has(i)) refs.set(i, reference(c, x, w, bias, gy.data));
+        const ref = refs.get(i)!;
+        expectParity(y, ref.y, 'y');
+        const g = bwd(x, w, bias, gy, opts);
+        expectParity(g.x, ref.x, 'grad.x');
+        expectParity(g.weight, ref.weight, 'grad.weight');
+        expectParity(g.bias!, ref.bias, 'grad.bias');
+      });
+    });
+  });
+}
+
+for (const b of BACKENDS) {
+  describe(`convTranspose2d with a 1x1 kernel and output padding on ${b.label}`, () => {
+    it('leaves the padding rows and columns at the bias, and keeps rows in place', async () => {
+      await wt.init(b.options);
+      // Dirty the WASM arena first, so stale values would show.
+      wt.conv2d(randomTensor([1, 1, 6, 6], 1), randomTensor([1, 1, 1, 1], 2), null);
+      const x = randomTensor([1, 1, 2, 3], 3);
+      const opts = { dilation: 2, outputPadding: 1 };
+      const y = wt.convTranspose2d(x, new wt.Tensor(new Float32Array([2]), [1, 1, 1, 1]), new wt.Tensor(new Float32Array([0.5]), [1]), opts);
+      expect(y.shape).toEqual([1, 1, 3, 4]);
+      const expected = Array.from({ length: 12 }, (_, i) => {
+        const r = Math.floor(i / 4), c = i % 4;
+        return r < 2 && c < 3 ? Math.fround(2 * x.data[r * 3 + c] + 0.5) : 0.5;
+      });
+      expect(Array.from(y.data)).toEqual(expected);
+      const g = wt.convTranspose2dBackward(x, new wt.Tensor(new Float32Array([2]), [1, 1, 1, 1]), null, y, opts);
+      expect(Array.from(g.x.data)).toEqual(Array.from(x.data, (_, i) => 2 * y.data[Math.floor(i / 3) * 4 + (i % 3)]));
+    });
+  });
+}

@@ -1,0 +1,298 @@
+// Checks of the CUDA backend, shared by two runners:
+//   - test/cuda-emulated.test.ts (vitest, every machine): the CUDA addon's host
+//     emulator (build/cuda-emu), same operators and kernels run on the CPU;
+//   - bench/gpu/gpu-tests.ts (bundled by bench/gpu/pack.sh, run on a GPU machine
+//     by bench/gpu/run.sh): the real addon on the GPU.
+// Plain assertions (no vitest here, so the GPU bundle needs nothing but Node).
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import * as wt from '../../ts/index.js';
+import { In, Out } from '../../ts/backends/backend.js';
+import type { CudaBackend } from '../../ts/backends/cuda.js';
+import { current } from '../../ts/runtime.js';
+import { parityError, randomTensor, randomWTConvParams } from '../data.js';
+
+export interface Check {
+  name: string;
+  run: () => Promise<void>;
+}
+
+export interface CheckOptions {
+  fixturesDir: string;
+  /** Larger random shapes (GPU only: the emulator runs blocks one by one). */
+  large?: boolean;
+}
+
+export type Tier = 'fused' | 'baseline';
+
+class CheckError extends Error {}
+
+export function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new CheckError(message);
+}
+
+/** SPEC section 5: relative L2 <= 1e-5 and every element within 1e-4 * max(1, max|ref|); NaN fails. */
+export function parity(actual: wt.Tensor, ref: wt.Tensor, what: string, relL2Bound = 1e-5): void {
+  assert(JSON.stringify(actual.shape) === JSON.stringify(ref.shape), `${what}: shape [${actual.shape}] != [${ref.shape}]`);
+  const e = parityError(actual.data, ref.data);
+  assert(e.relL2 <= relL2Bound, `${what}: relative L2 error ${e.relL2.toExponential(3)} > ${relL2Bound}`);
+  assert(e.maxAbs <= e.bound, `${what}: max abs error ${e.maxAbs.toExponential(3)} > ${e.bound.toExponential(3)}`);
+}
+
+export { randomTensor };
+
+async function useCuda(tier: Tier): Promise<CudaBackend> {
+  const info = await wt.init({ backend: 'cuda', threads: 2 });
+  assert(info.name === 'cuda', `init({ backend: 'cuda' }) chose ${info.name}`);
+  const b = current() as CudaBackend;
+  b.setKernels(tier);
+  return b;
+}
+
+async function useNative(): Promise<void> {
+  await wt.init({ backend: 'native', threads: 2 });
+}
+
+function loadFixture(dir: string, name: string) {
+  const file = wt.loadSafetensors(new Uint8Array(readFileSync(path.join(dir, name))));
+  return { t: file.tensors, config: JSON.parse(file.metadata.config) as Record<string, unknown> };
+}
+
+interface Case {
+  n: number; c: number; h: number; w: number; k: number; levels: number; stride: [number, number]; wavelet: wt.WaveletName; bias: boolean;
+}
+
+function randomCases(large: boolean): Case[] {
+  let s = 4242;
+  const rand = (lo: number, hi: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return lo + ((s >>> 8) % (hi - lo + 1));
+  };
+  const out: Case[] = [
+    { n: 1, c: 1, h: 1, w: 1, k: 1, levels: 1, stride: [1, 1], wavelet: 'db1', bias: true },
+    { n: 2, c: 3, h: 1, w: 1, k: 3, levels: 5, stride: [2, 2], wavelet: 'db4', bias: false },
+    { n: 1, c: 2, h: 1, w: 17, k: 9, levels: 3, stride: [1, 3], wavelet: 'db2', bias: true },
+    { n: 1, c: 2, h: 70, w: 33, k: 5, levels: 2, stride: [1, 1], wavelet: 'db1', bias: true },  // several tiles
+    { n: 1, c: 1, h: 9, w: 9, k: 31, levels: 1, stride: [1, 1], wavelet: 'db3', bias: true },  // baseline fallback (shared memory)
+  ];
+  const wavelets = ['db1', 'db2', 'db3', 'db4'] as const;
+  for (let i = 0; i < 20; i++) {
+    out.push({
+      n: rand(1, 3), c: rand(1, 4), h: rand(1, 40), w: rand(1, 40), k: rand(1, 8), levels: rand(1, 4),
+      stride: [rand(1, 3), rand(1, 3)], wavelet: wavelets[i % 4], bias: i % 3 !== 0,
+    });
+  }
+  if (large) {
+    out.push(
+      { n: 4, c: 32, h: 128, w: 128, k: 5, levels: 3, stride: [1, 1], wavelet: 'db1', bias: true },
+      { n: 2, c: 24, h: 111, w: 97, k: 7, levels: 4, stride: [2, 2], wavelet: 'db2', bias: true },
+      { n: 8, c: 16, h: 56, w: 56, k: 5, levels: 3, stride: [1, 1], wavelet: 'db4', bias: false },
+      { n: 1, c: 8, h: 300, w: 260, k: 3, levels: 5, stride: [1, 1], wavelet: 'db3', bias: true },
+    );
+  }
+  return out;
+}
+
+type Results = Record<string, wt.Tensor>;
+
+function runCase(cs: Case, i: number): Results {
+  const x = randomTensor([cs.n, cs.c, cs.h, cs.w], 10 * i);
+  const params = randomWTConvParams(cs.c, cs.k, cs.levels, cs.bias, 10 * i + 1);
+  const opts = { levels: cs.levels, stride: cs.stride, wavelet: cs.wavelet };
+  const y = wt.wtconv2d(x, params, opts);
+  const grads = wt.wtconv2dBackward(x, params, randomTensor([...y.shape], 10 * i + 2), opts);
+  const r: Results = { y, ...Object.fromEntries(Object.entries(grads).map(([k, v]) => [`grad.${k}`, v])) };
+  const bands = wt.dwt2d(x, { levels: cs.levels, wavelet: cs.wavelet });
+  bands.forEach((b, l) => (r[`bands.${l}`] = b));
+  r['dwt.grad.x'] = wt.dwt2dBackward(x, bands, { levels: cs.levels, wavelet: cs.wavelet });
+  const shapes: [number, number][] = [[cs.h, cs.w]];
+  for (let l = 1; l < cs.levels; l++) shapes.push([bands[l - 1].shape[3], bands[l - 1].shape[4]]);
+  r.idwt = wt.idwt2d(bands, { shapes, wavelet: cs.wavelet });
+  wt.idwt2dBackward(bands, x, { shapes, wavelet: cs.wavelet }).forEach((g, l) => (r[`idwt.grad.${l}`] = g));
+  return r;
+}
+
+// Depthwise conv2d kernels through the backend directly (the C ABI argument order).
+function depthwiseCases(): { dims: number[]; bias: boolean }[] {
+  // n, c, h, w, kh, kw, pad t/l/b/r, stride h/w
+  return [
+    { dims: [2, 3, 17, 13, 3, 3, 1, 1, 1, 1, 1, 1], bias: true },
+    { dims: [1, 4, 20, 9, 5, 4, 2, 1, 2, 2, 2, 3], bias: false },
+    { dims: [3, 2, 7, 7, 7, 7, 0, 0, 0, 0, 1, 1], bias: true },
+  ];
+}
+
+function runDepthwise(dims: number[], bias: boolean, seed: number): Results {
+  const [n, c, h, w, kh, kw, pt, pl, pb, pr, sh, sw] = dims;
+  const oh = Math.floor((h + pt + pb - kh) / sh) + 1, ow = Math.floor((w + pl + pr - kw) / sw) + 1;
+  const x = randomTensor([n, c, h, w], seed), wgt = randomTensor([c, 1, kh, kw], seed + 1);
+  const b = bias ? randomTensor([c], seed + 2) : null;
+  const y = wt.Tensor.zeros([n, c, oh, ow]);
+  current().run('depthwiseConv2dForward', [...dims, new In(x), new In(wgt), b ? new In(b) : null, new Out(y)]);
+  const gy = randomTensor([n, c, oh, ow], seed + 3);
+  const gx = wt.Tensor.zeros([n, c, h, w]), gw = wt.Tensor.zeros([c, 1, kh, kw]), gb = wt.Tensor.zeros([c]);
+  current().run('depthwiseConv2dBackward', [...dims, new In(x), new In(wgt), new In(gy), new Out(gx), new Out(gw), new Out(gb)]);
+  return { y, gx, gw, gb };
+}
+
+function compare(got: Results, ref: Results, what: string): void {
+  for (const [k, t] of Object.entries(ref)) {
+    assert(got[k], `${what}: missing ${k}`);
+    // Outputs agree per element; parameter gradients are long sums in another order.
+    parity(got[k], t, `${what} ${k}`);
+  }
+}
+
+export function cudaChecks(opts: CheckOptions): Check[] {
+  const checks: Check[] = [];
+  const fixtures = readdirSync(opts.fixturesDir).filter((f) => /^(wtconv2d|dwt2d)_.*\.safetensors$/.test(f)).sort();
+  assert(fixtures.length > 0, `no wtconv2d_* / dwt2d_* fixtures in ${opts.fixturesDir}`);
+
+  for (const tier of ['fused', 'baseline'] as const) {
+    for (const name of fixtures) {
+      checks.push({
+        name: `fixture ${name} (${tier})`,
+        run: async () => {
+          await useCuda(tier);
+          const { t, config } = loadFixture(opts.fixturesDir, name);
+          if (config.op === 'wtconv2d') {
+            const params: Record<string, wt.Tensor> = {};
+            for (const [k, v] of Object.entries(t)) if (!['x', 'y', 'grad_y'].includes(k) && !k.startsWith('grad.')) params[k] = v;
+            const o = { levels: config.levels as number, stride: config.stride as number, wavelet: config.wavelet as wt.WaveletName };
+            parity(wt.wtconv2d(t.x, params, o), t.y, 'y');
+            const grads = wt.wtconv2dBackward(t.x, params, t.grad_y, o);
+            const expected = Object.keys(t).filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)).sort();
+            assert(JSON.stringify(Object.keys(grads).sort()) === JSON.stringify(expected), `gradient keys ${Object.keys(grads)}`);
+            for (const k of expected) parity(grads[k], t[`grad.${k}`], `grad.${k}`);
+            // The same on device tensors: inputs uploaded once, outputs read back lazily.
+            const xd = t.x.to('cuda');
+            const pd = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v.to('cuda')]));
+            const yd = wt.wtconv2d(xd, pd, o);
+            assert(yd.device === 'cuda', `a CUDA op on device inputs returned a ${yd.device} tensor`);
+            parity(yd, t.y, 'y (device tensors)');
+            const gd = wt.wtconv2dBackward(xd, pd, t.grad_y.to('cuda'), o);
+            for (const k of expected) parity(gd[k], t[`grad.${k}`], `grad.${k} (device tensors)`);
+          } else {
+            const levels = config.levels as number;
+            const o = { levels, wavelet: config.wavelet as wt.WaveletName };
+            const bands = wt.dwt2d(t.x, o);
+            bands.forEach((b, l) => parity(b, t[`bands.${l}`], `bands.${l}`));
+            const gb = Array.from({ length: levels }, (_, l) => t[`grad_bands.${l}`]);
+            parity(wt.dwt2dBackward(t.x, gb, o), t['grad.x'], 'grad.x');
+            const shapes: [number, number][] = [[t.x.shape[2], t.x.shape[3]]];
+            for (let l = 1; l < levels; l++) shapes.push([t[`bands.${l - 1}`].shape[3], t[`bands.${l - 1}`].shape[4]]);
+            const ref = Array.from({ length: levels }, (_, l) => t[`bands.${l}`]);
+            const io = { shapes, wavelet: o.wavelet };
+            parity(wt.idwt2d(ref, io), t['idwt.y'], 'idwt.y');
+            wt.idwt2dBackward(ref, t['idwt.grad_y'], io).forEach((g, l) => parity(g, t[`idwt.grad.bands.${l}`], `idwt.grad.bands.${l}`));
+          }
+        },
+      });
+    }
+  }
+
+  const cases = randomCases(opts.large ?? false);
+  checks.push({
+    name: `${cases.length} random WTConv2d / DWT configurations agree with native (fused and baseline)`,
+    run: async () => {
+      await useNative();
+      const ref = cases.map(runCase);
+      for (const tier of ['fused', 'baseline'] as const) {
+        await useCuda(tier);
+        cases.forEach((cs, i) => compare(runCase(cs, i), ref[i], `${tier} case ${i} ${JSON.stringify(cs)}`));
+      }
+    },
+  });
+
+  checks.push({
+    name: 'depthwise conv2d kernels agree with native (padding, stride, no bias)',
+    run: async () => {
+      await useNative();
+      const ref = depthwiseCases().map((c, i) => runDepthwise(c.dims, c.bias, 100 + i));
+      await useCuda('fused');
+      depthwiseCases().forEach((c, i) => compare(runDepthwise(c.dims, c.bias, 100 + i), ref[i], `depthwise ${c.dims}`));
+    },
+  });
+
+  checks.push({
+    name: 'a chain of layers stays on the device and matches the host chain',
+    run: async () => {
+      const x = randomTensor([2, 8, 30, 26], 7);
+      const p1 = randomWTConvParams(8, 5, 2, true, 11), p2 = randomWTConvParams(8, 3, 3, false, 21);
+      await useNative();
+      const ref = wt.wtconv2d(wt.wtconv2d(x, p1, { levels: 2 }), p2, { levels: 3, wavelet: 'db2' });
+      await useCuda('fused');
+      const xd = x.to('cuda');
+      assert(xd.device === 'cuda' && x.device === 'cpu', 'to() must return a new device tensor and leave the host one');
+      const up = (p: Record<string, wt.Tensor>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.to('cuda')]));
+      const y1 = wt.wtconv2d(xd, up(p1), { levels: 2 });
+      assert(y1.device === 'cuda', 'the first layer output must stay on the device');
+      const y2 = wt.wtconv2d(y1, up(p2), { levels: 3, wavelet: 'db2' });
+      assert(y2.device === 'cuda', 'the second layer output must stay on the device');
+      const host = y2.toHost();
+      assert(host.device === 'cpu', 'toHost() must give a host tensor');
+      parity(host, ref, 'chain');
+      parity(y2, ref, 'chain (lazy read of the device tensor)');
+      // Host inputs: host outputs.
+      const yh = wt.wtconv2d(x, p1, { levels: 2 });
+      assert(yh.device === 'cpu', 'host inputs must give host outputs');
+      // Mixed: a device x with host parameters stays on the device.
+      const ym = wt.wtconv2d(xd, p1, { levels: 2 });
+      assert(ym.device === 'cuda', 'a device input must give a device output');
+      parity(ym, yh, 'mixed host/device inputs');
+      // dispose(): device memory freed; a tensor read before stays readable on the host,
+      // one never read is an E_STATE error (not stale data).
+      ym.dispose();
+      assert(ym.device === 'cpu', 'a disposed tensor is not on the device');
+      parity(ym, yh, 'disposed tensor that was read');
+      const yn = wt.wtconv2d(xd, p1, { levels: 2 });
+      yn.dispose();
+      let code = '';
+      try {
+        void yn.data;
+      } catch (e) {
+        code = (e as wt.WTConvError).code;
+      }
+      assert(code === 'E_STATE', `reading a disposed, never read tensor: expected E_STATE, got '${code}'`);
+    },
+  });
+
+  checks.push({
+    name: 'ops without CUDA kernels run on the CPU fallback, also from device tensors',
+    run: async () => {
+      const x = randomTensor([1, 4, 12, 12], 3), w = randomTensor([6, 4, 3, 3], 4);
+      await useNative();
+      const ref = wt.conv2d(x, w, null, { padding: 1 });
+      await useCuda('fused');
+      parity(wt.conv2d(x.to('cuda'), w, null, { padding: 1 }), ref, 'conv2d from a device tensor');
+    },
+  });
+
+  checks.push({
+    name: 'core argument errors and failed device allocations are WTConvErrors',
+    run: async () => {
+      const b = await useCuda('fused');
+      const x = randomTensor([1, 1, 4, 4], 1), wgt = randomTensor([1, 1, 3, 3], 2), y = wt.Tensor.zeros([1, 1, 4, 4]);
+      let code = '';
+      try {
+        // kernel 0: rejected by the C checks below the TypeScript layer
+        b.run('depthwiseConv2dForward', [1, 1, 4, 4, 0, 3, 1, 1, 1, 1, 1, 1, new In(x), new In(wgt), null, new Out(y)]);
+      } catch (e) {
+        code = (e as wt.WTConvError).code;
+        assert(e instanceof wt.WTConvError && /kernel/.test(e.message), `unexpected error ${String(e)}`);
+      }
+      assert(code === 'E_ARG', `bad kernel size: expected E_ARG, got '${code}'`);
+      code = '';
+      try {
+        b.raw.alloc(5e11);  // 2 TB
+      } catch (e) {
+        code = (e as { code?: string }).code ?? '';
+      }
+      assert(code === 'E_OOM', `2 TB allocation: expected E_OOM, got '${code}'`);
+      // The backend still works afterwards.
+      const yd = wt.wtconv2d(x, randomWTConvParams(1, 3, 1, true, 5), { levels: 1 });
+      assert(Number.isFinite(yd.data[0]), 'the backend must stay usable after an error');
+    },
+  });
+  return checks;
+}

@@ -1,0 +1,48 @@
+// Depthwise conv2d with square kernels at stride 1 runs the padded-plane vector
+// kernels; checked against a float64 loop for large kernels, asymmetric sizes,
+// outputs narrower than a vector and a 1x1 plane.
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wt from '../ts/index.js';
+import { BACKENDS, randomTensor } from './helpers.js';
+
+const CASES: [number, number, number, number, number, number][] = [
+  // n, c, h, w, k, padding
+  [2, 3, 20, 23, 17, 8],
+  [1, 4, 9, 5, 5, 0],
+  [1, 2, 7, 30, 3, 2],
+  [1, 1, 1, 1, 1, 0],
+  [1, 2, 12, 40, 31, 15],
+];
+
+for (const b of BACKENDS) {
+  describe(`depthwise conv2d, square kernels at stride 1, on ${b.label}`, () => {
+    beforeAll(async () => {
+      await wt.init(b.options);
+    });
+    for (const [n, c, h, w, k, p] of CASES) {
+      it(`N${n} C${c} ${h}x${w} k${k} padding ${p}`, () => {
+        const x = randomTensor([n, c, h, w], 1);
+        const weight = randomTensor([c, 1, k, k], 2);
+        const bias = randomTensor([c], 3);
+        const y = wt.conv2d(x, weight, bias, { padding: p, groups: c });
+        const oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1;
+        expect(y.shape).toEqual([n, c, oh, ow]);
+        let err = 0, norm = 0;
+        for (let i = 0; i < n; i++)
+          for (let ch = 0; ch < c; ch++)
+            for (let yy = 0; yy < oh; yy++)
+              for (let xx = 0; xx < ow; xx++) {
+                let s = bias.data[ch];
+                for (let a = 0; a < k; a++)
+                  for (let bb = 0; bb < k; bb++) {
+                    const iy = yy + a - p, ix = xx + bb - p;
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += weight.data[(ch * k + a) * k + bb] * x.data[((i * c + ch) * h + iy) * w + ix];
+                  }
+                err += (y.data[((i * c + ch) * oh + yy) * ow + xx] - s) ** 2;
+                norm += s * s;
+              }
+        expect(Math.sqrt(err / norm)).toBeLessThan(1e-6);
+      });
+    }
+  });
+}
