@@ -1,0 +1,157 @@
+// CPU benchmark of the general convolutions and the GEMM behind them: the
+// conv2d workloads of ../shared/peers (3x3, 1x1, depthwise 17x17, 4x4 stride-4
+// patchify) on ours (native, WASM threaded, WASM single-threaded) against ONNX
+// Runtime for Node and Web on the same weights, and square GEMMs (as 1x1
+// convs: y (n x n) = W (n x n) * x (n x n)) as GFLOP/s against the measured peak.
+// Prints medians and ratios and writes bench/results/conv-<date>.json.
+//
+//   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const peersDir = path.resolve(root, '..', 'shared', 'peers');
+const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
+
+const { values: opts } = parseArgs({
+  options: {
+    workloads: { type: 'string', default: 'c1,c2,c3,c4' },
+    gemm: { type: 'string', default: '512,1024' },
+    repeat: { type: 'string', default: '10' },
+    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
+    out: { type: 'string' },
+  },
+});
+const REPEAT = Number(opts.repeat);
+const THREADS = Number(opts.threads);
+
+const WORKLOADS = {
+  c1: 'conv2d_c1_n8c64s56k3',
+  c2: 'conv2d_c2_n8c256to64s56k1',
+  c3: 'conv2d_c3_n8c96s56k17dw',
+  c4: 'conv2d_c4_n1c3s224k4s4',
+};
+const selected = opts.workloads ? opts.workloads.split(',').map((name) => {
+  if (!WORKLOADS[name]) throw new Error(`--workloads: unknown '${name}' (accepted: ${Object.keys(WORKLOADS).join(', ')})`);
+  return { name, file: WORKLOADS[name] };
+}) : [];
+const gemmSizes = opts.gemm ? opts.gemm.split(',').map(Number) : [];
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function timeIt(fn) {
+  for (let i = 0; i < 2; i++) await fn();  // warm-up
+  const times = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+function randomTensor(shape, seed) {
+  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let s = seed >>> 0;
+  for (let i = 0; i < x.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2 ** 32 - 0.5;
+  }
+  return new wt.Tensor(x, shape);
+}
+
+/** The native peak of bench/peak/peak.cc (built as bench/cpu.mjs builds it). */
+function nativePeak() {
+  const bin = path.join(root, 'build', 'bench', 'peak');
+  try {
+    if (!existsSync(bin)) {
+      mkdirSync(path.dirname(bin), { recursive: true });
+      execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', path.join(root, 'bench', 'peak', 'peak.cc'), '-o', bin]);
+    }
+    return JSON.parse(execFileSync(bin, [String(THREADS)], { encoding: 'utf8' })).gflops;
+  } catch (e) {
+    return null;
+  }
+}
+
+const ours = [
+  ['native', { backend: 'native', threads: THREADS }],
+  ['wasm threaded', { backend: 'wasm', threads: THREADS }],
+  ['wasm 1 thread', { backend: 'wasm', threads: 1 }],
+];
+const peers = {};
+for (const [label, mod] of [['ort-node', 'onnxruntime-node'], ['ort-web', 'onnxruntime-web']]) {
+  try {
+    peers[label] = await import(mod);
+    if (label === 'ort-web') peers[label].env.wasm.numThreads = THREADS;
+  } catch (e) {
+    peers[label] = null;
+  }
+}
+
+const rows = [];
+for (const wl of selected) {
+  const { tensors, metadata } = wt.loadSafetensors(new Uint8Array(readFileSync(path.join(peersDir, `${wl.file}.weights.safetensors`))));
+  const c = JSON.parse(metadata.config);
+  const shape = [c.N, c.channels, c.H, c.W];
+  const x = randomTensor(shape, 1);
+  const convOpts = { stride: c.stride, padding: c.padding, groups: c.groups };
+  const row = { workload: wl.name, file: wl.file, config: c, times: {} };
+  for (const [label, init] of ours) {
+    await wt.init(init);
+    const y = wt.conv2d(x, tensors.weight, tensors.bias, convOpts);
+    row.times[label] = {
+      forward: await timeIt(() => wt.conv2d(x, tensors.weight, tensors.bias, convOpts)),
+      forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts)),
+    };
+  }
+  const model = path.join(peersDir, `${wl.file}.onnx`);
+  for (const [label, options] of [['ort-node', { intraOpNumThreads: THREADS, interOpNumThreads: 1 }], ['ort-web', { executionProviders: ['wasm'] }]]) {
+    const ort = peers[label];
+    if (!ort) continue;
+    const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
+    const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
+    row.times[label] = { forward: await timeIt(() => session.run(input)) };
+  }
+  rows.push(row);
+}
+
+const peak = gemmSizes.length ? nativePeak() : null;
+const gemm = [];
+for (const n of gemmSizes) {
+  const x = randomTensor([1, n, 1, n], 2);
+  const w = randomTensor([n, n, 1, 1], 3);
+  const entry = { n, gflops: {} };
+  for (const [label, init] of ours) {
+    await wt.init(init);
+    entry.gflops[label] = (2 * n ** 3) / (await timeIt(() => wt.conv2d(x, w, null))) / 1e6;
+  }
+  if (peak) entry.nativeFractionOfPeak = entry.gflops.native / peak;
+  gemm.push(entry);
+}
+
+const ms = (v) => (v === undefined ? '—' : v.toFixed(2));
+const ratio = (a, b) => (a === undefined || b === undefined ? '—' : `${(b / a).toFixed(2)}×`);
+console.log('workload | native fwd | wasm fwd | wasm-1t fwd | ort-node fwd | ort-web fwd | native f+b | native vs ort-node | wasm vs ort-web');
+for (const r of rows) {
+  const t = r.times;
+  console.log([r.workload, ms(t.native.forward), ms(t['wasm threaded'].forward), ms(t['wasm 1 thread'].forward), ms(t['ort-node']?.forward),
+    ms(t['ort-web']?.forward), ms(t.native.forwardBackward), ratio(t.native.forward, t['ort-node']?.forward),
+    ratio(t['wasm threaded'].forward, t['ort-web']?.forward)].join(' | '));
+}
+for (const g of gemm) {
+  const pct = g.nativeFractionOfPeak ? ` (${(100 * g.nativeFractionOfPeak).toFixed(0)}% of the measured ${peak.toFixed(0)} GFLOP/s)` : '';
+  console.log(`GEMM ${g.n}^3: native ${g.gflops.native.toFixed(1)} GFLOP/s${pct}, wasm ${g.gflops['wasm threaded'].toFixed(1)}, wasm 1 thread ${g.gflops['wasm 1 thread'].toFixed(1)}`);
+}
+const out = opts.out ?? path.join(root, 'bench', 'results', `conv-${new Date().toISOString().slice(0, 10)}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), threads: THREADS, repeat: REPEAT, cpu: os.cpus()[0]?.model, peak, rows, gemm }, null, 2));
+console.log(`wrote ${path.relative(process.cwd(), out)}`);
+process.exit(0);

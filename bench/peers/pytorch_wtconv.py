@@ -1,0 +1,104 @@
+"""PyTorch peer of the WTConv2d benchmark: the reference layer (SPEC section 1,
+as the upstream PyTorch module computes it) with the workload's weights, timed
+forward and forward+backward on the CPU. Prints one JSON object.
+
+usage: pytorch_wtconv.py WEIGHTS.safetensors N C H W K LEVELS REPEAT THREADS
+"""
+import json
+import struct
+import sys
+import time
+
+import pywt
+import torch
+import torch.nn.functional as F
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        assert entry["dtype"] == "F32"
+        t = torch.frombuffer(bytearray(data[8 + n + begin:8 + n + end]), dtype=torch.float32)
+        out[name] = t.reshape(entry["shape"])
+    return out
+
+
+def wavelet_filters(name, channels):
+    w = pywt.Wavelet(name)
+    dec_hi = torch.tensor(w.dec_hi[::-1], dtype=torch.float32)
+    dec_lo = torch.tensor(w.dec_lo[::-1], dtype=torch.float32)
+    dec = torch.stack([dec_lo[None] * dec_lo[:, None], dec_lo[None] * dec_hi[:, None],
+                       dec_hi[None] * dec_lo[:, None], dec_hi[None] * dec_hi[:, None]], 0)
+    rec_hi = torch.tensor(w.rec_hi[::-1], dtype=torch.float32).flip(0)
+    rec_lo = torch.tensor(w.rec_lo[::-1], dtype=torch.float32).flip(0)
+    rec = torch.stack([rec_lo[None] * rec_lo[:, None], rec_lo[None] * rec_hi[:, None],
+                       rec_hi[None] * rec_lo[:, None], rec_hi[None] * rec_hi[:, None]], 0)
+    return dec[:, None].repeat(channels, 1, 1, 1), rec[:, None].repeat(channels, 1, 1, 1)
+
+
+def wtconv2d(x, p, levels, wt_filter, iwt_filter):
+    c = x.shape[1]
+    pad = wt_filter.shape[2] // 2 - 1
+    lls, hs, shapes = [], [], []
+    cur = x
+    for i in range(levels):
+        shapes.append(cur.shape)
+        if cur.shape[2] % 2 or cur.shape[3] % 2:
+            cur = F.pad(cur, (0, cur.shape[3] % 2, 0, cur.shape[2] % 2))
+        t = F.conv2d(cur, wt_filter, stride=2, groups=c, padding=pad)
+        t = t.reshape(t.shape[0], c, 4, t.shape[2], t.shape[3])
+        cur = t[:, :, 0]
+        s = t.shape
+        z = F.conv2d(t.reshape(s[0], c * 4, s[3], s[4]), p[f"wavelet_convs.{i}.weight"], padding="same", groups=c * 4)
+        z = (z * p[f"wavelet_scale.{i}.weight"]).reshape(s)
+        lls.append(z[:, :, 0])
+        hs.append(z[:, :, 1:4])
+    nxt = 0
+    for i in range(levels - 1, -1, -1):
+        ll = lls.pop() + nxt
+        z = torch.cat([ll.unsqueeze(2), hs.pop()], dim=2)
+        s = z.shape
+        nxt = F.conv_transpose2d(z.reshape(s[0], c * 4, s[3], s[4]), iwt_filter, stride=2, groups=c, padding=pad)
+        shape = shapes.pop()
+        nxt = nxt[:, :, :shape[2], :shape[3]]
+    base = F.conv2d(x, p["base_conv.weight"], p.get("base_conv.bias"), padding="same", groups=c)
+    return base * p["base_scale.weight"] + nxt
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def main():
+    path = sys.argv[1]
+    n, c, h, w, k, levels, repeat, threads = map(int, sys.argv[2:10])
+    torch.set_num_threads(threads)
+    weights = load_safetensors(path)
+    params = {name: t.clone().requires_grad_(True) for name, t in weights.items() if "filter" not in name}
+    wt_filter, iwt_filter = wavelet_filters("db1", c)
+    x = torch.rand(n, c, h, w, requires_grad=True)
+    forward, total = [], []
+    for i in range(repeat + 2):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            wtconv2d(x, params, levels, wt_filter, iwt_filter)
+        t1 = time.perf_counter()
+        y = wtconv2d(x, params, levels, wt_filter, iwt_filter)
+        y.backward(torch.ones_like(y))
+        t2 = time.perf_counter()
+        if i >= 2:  # warm-up
+            forward.append((t1 - t0) * 1e3)
+            total.append((t2 - t1) * 1e3)
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "forward_ms": median(forward),
+                      "forward_backward_ms": median(total)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+// Prints the README's benchmark table (Markdown) from a results file of
+// bench/cpu.mjs, so the table is never transcribed by hand.
+//   node bench/report.mjs [bench/results/cpu-<date>.json]
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+const file = process.argv[2] ?? path.join(dir, readdirSync(dir).filter((f) => /^cpu-.*\.json$/.test(f)).sort().pop());
+const r = JSON.parse(readFileSync(file, 'utf8'));
+
+const ms = (v) => (v === undefined ? '—' : v.toFixed(1));
+const x = (ours, peer) => (ours && peer ? `${(peer / ours).toFixed(1)}×` : '—');
+console.log(`Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; ${r.threads} threads; median of ${r.repeat} runs; ${r.date.slice(0, 10)}; \`node bench/cpu.mjs\` → \`${path.relative(path.join(dir, '..', '..'), file)}\`.\n`);
+console.log('| workload | native fwd | WASM fwd (threaded / 1 thread) | ORT-node fwd | ORT-web fwd | PyTorch fwd | native fwd+bwd | WASM fwd+bwd | PyTorch fwd+bwd |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const w of r.results) {
+  const t = w.times;
+  console.log(`| ${w.workload} N${w.shape[0]} C${w.shape[1]} ${w.shape[2]}² k${w.k} L${w.levels} | ${ms(t.native.forward)} | ${ms(t['wasm threaded'].forward)} / ${ms(t['wasm 1 thread'].forward)} | ${ms(t['ort-node'].forward)} | ${ms(t['ort-web'].forward)} | ${ms(t.pytorch.forward)} | ${ms(t.native.forwardBackward)} | ${ms(t['wasm threaded'].forwardBackward)} | ${ms(t.pytorch.forwardBackward)} |`);
+}
+console.log('\n| workload | native vs ORT-node (fwd) | WASM vs ORT-web (fwd) | native vs PyTorch (fwd+bwd) | WASM / native (fwd) | 2 vs 1 thread (native / WASM) | native GFLOP/s (fwd) | of peak |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const w of r.results) {
+  const t = w.times;
+  const gflops = w.gflop / (t.native.forward / 1e3);
+  console.log(`| ${w.workload} | ${x(t.native.forward, t['ort-node'].forward)} | ${x(t['wasm threaded'].forward, t['ort-web'].forward)} | ${x(t.native.forwardBackward, t.pytorch.forwardBackward)} | ${(t['wasm threaded'].forward / t.native.forward).toFixed(2)}× | ${x(t.native.forward, t['native 1 thread'].forward)} / ${x(t['wasm threaded'].forward, t['wasm 1 thread'].forward)} | ${gflops.toFixed(1)} | ${r.peakGflops.native ? `${((100 * gflops) / r.peakGflops.native).toFixed(0)}%` : '—'} |`);
+}
+if (r.memory) {
+  console.log(`\nb2 forward + backward memory (native): ${(r.memory.tensorBytes / 2 ** 20).toFixed(0)} MiB of tensors, ${(r.memory.paramBytes / 2 ** 10).toFixed(0)} KiB of parameters and gradients, ${(r.memory.workspaceBytes / 2 ** 10).toFixed(0)} KiB of scratch: ${r.memory.ratio.toFixed(3)}× the minimum. Measured peak: ${r.peakGflops.native} GFLOP/s native (FMA), ${r.peakGflops.wasm} GFLOP/s WASM (SIMD128 mul+add), ${r.threads} threads.`);
+}

@@ -1,0 +1,85 @@
+// CPU benchmark of the WaveMix model (SPEC section 4b) on the peer workload
+// ../shared/peers/wavemix_w1_n16d64l1 (WaveMix-Lite-64/6-like, 16x3x32x32):
+// eval forward and a training step (forward + backward, batch statistics) on
+// ours (native, WASM threaded, WASM single-threaded), and the eval forward of
+// the exported ONNX model on ONNX Runtime for Node and Web, same weights.
+// Prints medians and ratios and writes bench/results/wavemix-<date>.json.
+//
+//   node bench/wavemix.mjs [--repeat 10] [--threads 2] [--out FILE]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const peersDir = path.resolve(root, '..', 'shared', 'peers');
+const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
+
+const { values: opts } = parseArgs({
+  options: {
+    repeat: { type: 'string', default: '10' },
+    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
+    out: { type: 'string' },
+  },
+});
+const REPEAT = Number(opts.repeat);
+const THREADS = Number(opts.threads);
+const FILE = 'wavemix_w1_n16d64l1';
+
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+async function timeIt(fn) {
+  for (let i = 0; i < 2; i++) await fn();
+  const times = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+const { tensors, metadata } = wt.loadSafetensors(new Uint8Array(readFileSync(path.join(peersDir, `${FILE}.weights.safetensors`))));
+const c = JSON.parse(metadata.config);
+const shape = [c.N, c.in_channels, c.H, c.W];
+const x = new wt.Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape);
+const labels = Array.from({ length: c.N }, (_, i) => i % c.num_classes);
+
+const times = {};
+for (const [label, init] of [['native', { backend: 'native', threads: THREADS }], ['wasm threaded', { backend: 'wasm', threads: THREADS }], ['wasm 1 thread', { backend: 'wasm', threads: 1 }]]) {
+  await wt.init(init);
+  const model = new wt.WaveMix({
+    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
+    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
+  });
+  model.loadStateDict(tensors);
+  const evalForward = await timeIt(() => model.eval().forward(x));
+  model.train();
+  const trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad));
+  model.loadStateDict(tensors);  // undo the running-statistics updates
+  times[label] = { evalForward, trainStep };
+}
+for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpNumThreads: THREADS, interOpNumThreads: 1 }], ['ort-web', 'onnxruntime-web', { executionProviders: ['wasm'] }]]) {
+  let ort;
+  try {
+    ort = await import(mod);
+  } catch {
+    continue;
+  }
+  if (label === 'ort-web') ort.env.wasm.numThreads = THREADS;
+  const file = path.join(peersDir, `${FILE}.onnx`);
+  const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(file) : file, options);
+  const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
+  times[label] = { evalForward: await timeIt(() => session.run(input)) };
+}
+
+console.log(`${FILE} (${shape.join('x')}, ${THREADS} threads), medians of ${REPEAT} runs in ms`);
+for (const [label, t] of Object.entries(times)) {
+  console.log(`  ${label.padEnd(14)} eval forward ${t.evalForward.toFixed(1).padStart(8)}${t.trainStep !== undefined ? `   training step ${t.trainStep.toFixed(1).padStart(8)}` : ''}`);
+}
+const ratio = (a, b) => (times[a] && times[b] ? (times[b].evalForward / times[a].evalForward).toFixed(2) : 'n/a');
+console.log(`  native vs ort-node: ${ratio('native', 'ort-node')}x; wasm threaded vs ort-web: ${ratio('wasm threaded', 'ort-web')}x (eval forward, > 1 is faster)`);
+const out = opts.out ?? path.join(root, 'bench', 'results', `wavemix-${new Date().toISOString().slice(0, 10)}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ workload: FILE, config: c, threads: THREADS, repeat: REPEAT, cpu: os.cpus()[0]?.model, times }, null, 2));
+console.log(`results: ${out}`);
