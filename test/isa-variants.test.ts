@@ -1,6 +1,7 @@
-// Each ISA variant of the WTConv2d microkernels (the same source built for
-// SSE2, AVX2 and AVX-512 without run-time dispatch, and for WebAssembly SIMD128)
-// against a plain reference: bench/kernels/kernels.cc in its `check` mode.
+// Each ISA variant of the microkernels (the padded depthwise kernels and the
+// GEMM microkernel: the same source built for SSE2, AVX2 and AVX-512 without
+// run-time dispatch, and for WebAssembly SIMD128) against a plain reference:
+// bench/kernels/kernels.cc in its `check` mode.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,7 +38,9 @@ describe('microkernel ISA variants', () => {
       }
       const exe = v === 'wasm' ? [process.execPath, path.join(root, 'build/kernels/kernels-wasm.cjs')] : [path.join(root, `build/kernels/kernels-${v}`)];
       const out = execFileSync(exe[0], [...exe.slice(1), 'check'], { encoding: 'utf8' });
-      expect(out).toMatch(/^78 cases passed$/m);
+      const tile = { sse2: '6x8', avx2: '6x16', avx512: '6x32', wasm: '6x8' }[v];
+      const isa = v === 'sse2' || v === 'wasm' ? 'baseline' : v;
+      expect(out).toMatch(new RegExp(`^78 cases passed, 336 gemm cases passed \\(${isa} microkernel, ${tile}\\)$`, 'm'));
     });
   }
 });

@@ -1,9 +1,12 @@
-// Tester and benchmark of the WTConv2d microkernels, built once per ISA variant
-// (the variant's file of depthwise-conv2d-padded-*.cc, with -march=x86-64,
-// haswell or x86-64-v4; or for WebAssembly), as XNNPACK does for its microkernels:
+// Tester and benchmark of the microkernels, built once per ISA variant (the
+// variant's files depthwise-conv2d-padded-*.cc and gemm-microkernel-*.cc, with
+// -march=x86-64, haswell or x86-64-v4; or for WebAssembly), as XNNPACK does for
+// its microkernels:
 //   kernels check   compares every kernel with a plain reference on random
-//                   planes (odd sizes, kernel sizes 1..13); exit 1 on a mismatch
-//   kernels bench   GFLOP/s of each kernel on 64x64 and 224x224 planes, as JSON
+//                   planes (odd sizes, kernel sizes 1..13) and GEMM shapes (odd,
+//                   strided / transposed operands, accumulate); exit 1 on a mismatch
+//   kernels bench   GFLOP/s of each kernel on 64x64 and 224x224 planes and of the
+//                   GEMM (one thread) on square and convolution-like shapes, as JSON
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "../../core/src/kernels/depthwise-conv2d-padded.h"
+#include "../../core/src/kernels/gemm.h"
 #include "../../core/src/kernels/haar-plane.h"
 
 using namespace wtconv;
@@ -110,6 +114,45 @@ bool check_case(int h, int w, int k) {
   return ok && close(b[0][0], ll, 1, "haar LL", 0, h, w);
 }
 
+// C = [C +] A * B with A (m x k) and B (k x n) read through strided views
+// (row-major, or transposed when `trans_*`), against a double-precision sum.
+bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate) {
+  const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
+  const std::vector<float> a = random_vector(static_cast<size_t>(m) * k);
+  const std::vector<float> b = random_vector(static_cast<size_t>(k) * n);
+  const std::vector<float> c0 = random_vector(static_cast<size_t>(m) * n);
+  const MatrixView va = trans_a ? MatrixView{a.data(), 1, m} : MatrixView{a.data(), k, 1};
+  const MatrixView vb = trans_b ? MatrixView{b.data(), 1, k} : MatrixView{b.data(), n, 1};
+  const int ldc = n + 3;  // C rows with a gap, which must stay untouched
+  std::vector<float> c(static_cast<size_t>(m) * ldc, 7.0f);
+  for (int i = 0; i < m; ++i) std::memcpy(&c[static_cast<size_t>(i) * ldc], &c0[static_cast<size_t>(i) * n], sizeof(float) * n);
+  std::vector<float> scratch(gemm_scratch_floats());
+  gemm_with(kernel, m, n, k, va, vb, c.data(), ldc, accumulate, scratch.data());
+  char what[96];
+  std::snprintf(what, sizeof(what), "gemm %s %dx%dx%d%s%s%s", kernel.isa, m, n, k, trans_a ? " A^T" : "", trans_b ? " B^T" : "", accumulate ? " +=" : "");
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < ldc; ++j) {
+      const float got = c[static_cast<size_t>(i) * ldc + j];
+      if (j >= n) {
+        if (got == 7.0f) continue;
+        std::printf("MISMATCH %s: wrote C[%d][%d] beyond column n\n", what, i, j);
+        return false;
+      }
+      double s = accumulate ? c0[static_cast<size_t>(i) * n + j] : 0.0, mag = std::fabs(s);
+      for (int p = 0; p < k; ++p) {
+        const double t = static_cast<double>(*va.at(i, p)) * *vb.at(p, j);
+        s += t;
+        mag += std::fabs(t);
+      }
+      if (std::fabs(got - s) > 1e-5 * (1 + mag)) {
+        std::printf("MISMATCH %s at C[%d][%d]: got %.8g, want %.8g\n", what, i, j, got, s);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 double seconds_per_call(const std::function<void()>& f) {
   f();
   double best = 1e9;
@@ -139,7 +182,17 @@ int main(int argc, char** argv) {
         ++cases;
       }
     }
-    std::printf("%d cases passed\n", cases);
+    int gemm_cases = 0;
+    for (const int m : {1, 5, 6, 7, 13, 96, 97, 200}) {
+      for (const int n : {1, 8, 15, 16, 33, 257, 300}) {
+        for (const int k : {1, 3, 64, 255, 257, 600}) {
+          const int variant = gemm_cases++;
+          if (!check_gemm(m, n, k, variant % 2 == 1, variant % 3 == 1, variant % 5 < 2)) return 1;
+        }
+      }
+    }
+    std::printf("%d cases passed, %d gemm cases passed (%s microkernel, %dx%d)\n", cases, gemm_cases,
+                isa::kGemmMicrokernel.isa, isa::kGemmMicrokernel.mr, isa::kGemmMicrokernel.nr);
     return 0;
   }
   std::vector<std::string> rows;
@@ -169,6 +222,20 @@ int main(int argc, char** argv) {
     std::snprintf(line, sizeof(line), "{\"kernel\": \"haar_plane_analyze\", \"plane\": %d, \"gflops\": %.2f}", size, haar_flops / a / 1e9);
     rows.push_back(line);
     std::snprintf(line, sizeof(line), "{\"kernel\": \"haar_plane_synthesize\", \"plane\": %d, \"gflops\": %.2f}", size, haar_flops / s / 1e9);
+    rows.push_back(line);
+  }
+  // GEMM, one thread: square sizes and the 1x1 / im2col shapes of small conv layers.
+  struct GemmShape { int m, n, k; };
+  for (const GemmShape sh : {GemmShape{256, 256, 256}, {1024, 1024, 1024}, {128, 64, 64}, {64, 1024, 144}, {64, 3136, 576}}) {
+    const std::vector<float> a = random_vector(static_cast<size_t>(sh.m) * sh.k);
+    const std::vector<float> b = random_vector(static_cast<size_t>(sh.k) * sh.n);
+    std::vector<float> c(static_cast<size_t>(sh.m) * sh.n);
+    std::vector<float> scratch(gemm_scratch_floats());
+    const double t = seconds_per_call([&] {
+      gemm_with(isa::kGemmMicrokernel, sh.m, sh.n, sh.k, MatrixView{a.data(), sh.k, 1}, MatrixView{b.data(), sh.n, 1}, c.data(), sh.n, false, scratch.data());
+    });
+    std::snprintf(line, sizeof(line), "{\"kernel\": \"gemm\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.2f}", sh.m, sh.n, sh.k,
+                  2.0 * sh.m * sh.n * sh.k / t / 1e9);
     rows.push_back(line);
   }
   std::printf("[\n");

@@ -9,11 +9,19 @@
 #include <thread>
 #include <vector>
 
+// One register per chain: wider vectors than the ISA's would split into several
+// registers and spill (AVX2 and SSE have 16 vector registers, AVX-512 32).
 #if defined(__wasm__)
 constexpr int kLanes = 4;
 constexpr int kChains = 16;
-#else
+#elif defined(__AVX512F__)
 constexpr int kLanes = 16;
+constexpr int kChains = 12;
+#elif defined(__AVX__)
+constexpr int kLanes = 8;
+constexpr int kChains = 12;
+#else
+constexpr int kLanes = 4;
 constexpr int kChains = 12;
 #endif
 typedef float vf __attribute__((vector_size(4 * kLanes)));

@@ -40,9 +40,11 @@ inline int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 // Hot kernels are compiled once per x86-64 ISA level and picked at load time
 // (GNU ifunc), so the addon vectorises with AVX2/AVX-512 where the CPU has them
 // and still runs on a baseline x86-64 CPU. Other targets compile one version.
+// The clones are named by feature ("avx2"), never by CPU model ("arch=haswell"
+// dispatches on the model and is never taken on an AMD CPU).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && \
     !defined(WTCONV_NO_MULTIVERSION)
-#define WTCONV_MULTIVERSION __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#define WTCONV_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WTCONV_MULTIVERSION
 #endif

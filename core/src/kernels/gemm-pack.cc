@@ -9,28 +9,26 @@ namespace wtconv {
 
 using gemm_blocking::kKc;
 using gemm_blocking::kMc;
-using gemm_blocking::kMr;
 using gemm_blocking::kNc;
-using gemm_blocking::kNr;
 
 size_t gemm_scratch_floats() {
   return static_cast<size_t>(kMc) * kKc + static_cast<size_t>(kKc) * kNc;
 }
 
-void gemm_pack_a(int32_t mc, int32_t kc, MatrixView a, float* packed) {
-  for (int32_t i0 = 0; i0 < mc; i0 += kMr) {
-    const int32_t rows = std::min(kMr, mc - i0);
+void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed) {
+  for (int32_t i0 = 0; i0 < mc; i0 += mr) {
+    const int32_t rows = std::min(mr, mc - i0);
     for (int32_t p = 0; p < kc; ++p) {
       for (int32_t i = 0; i < rows; ++i) packed[i] = *a.at(i0 + i, p);
-      for (int32_t i = rows; i < kMr; ++i) packed[i] = 0.0f;
-      packed += kMr;
+      for (int32_t i = rows; i < mr; ++i) packed[i] = 0.0f;
+      packed += mr;
     }
   }
 }
 
-void gemm_pack_b(int32_t kc, int32_t nc, MatrixView b, float* packed) {
-  for (int32_t j0 = 0; j0 < nc; j0 += kNr) {
-    const int32_t cols = std::min(kNr, nc - j0);
+void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed) {
+  for (int32_t j0 = 0; j0 < nc; j0 += nr) {
+    const int32_t cols = std::min(nr, nc - j0);
     for (int32_t p = 0; p < kc; ++p) {
       const float* row = b.at(p, j0);
       if (b.col_stride == 1) {
@@ -38,14 +36,14 @@ void gemm_pack_b(int32_t kc, int32_t nc, MatrixView b, float* packed) {
       } else {
         for (int32_t j = 0; j < cols; ++j) packed[j] = row[j * b.col_stride];
       }
-      for (int32_t j = cols; j < kNr; ++j) packed[j] = 0.0f;
-      packed += kNr;
+      for (int32_t j = cols; j < nr; ++j) packed[j] = 0.0f;
+      packed += nr;
     }
   }
 }
 
-void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
-          bool accumulate, float* scratch) {
+void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
+               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
@@ -59,15 +57,19 @@ void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c,
     const int32_t nc = std::min(kNc, n - jc);
     for (int32_t pc = 0; pc < k; pc += kKc) {
       const int32_t kc = std::min(kKc, k - pc);
-      gemm_pack_b(kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
+      gemm_pack_b(kernel.nr, kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
       for (int32_t ic = 0; ic < m; ic += kMc) {
         const int32_t mc = std::min(kMc, m - ic);
-        gemm_pack_a(mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
-        gemm_macro_kernel(mc, nc, kc, packed_a, packed_b, c + ic * ldc + jc, ldc,
-                          accumulate || pc > 0);
+        gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
+        kernel.macro_kernel(mc, nc, kc, packed_a, packed_b, c + ic * ldc + jc, ldc, accumulate || pc > 0);
       }
     }
   }
+}
+
+void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
+          bool accumulate, float* scratch) {
+  gemm_with(gemm_microkernel(), m, n, k, a, b, c, ldc, accumulate, scratch);
 }
 
 }  // namespace wtconv

@@ -4,12 +4,15 @@
 // packing reads them in whatever order they lie. One call runs on one thread;
 // operators parallelise over independent blocks of C and give each thread its
 // own scratch (gemm_scratch_floats()).
+//
+// The microkernel comes in ISA variants, one template (gemm-microkernel.inc)
+// built once per ISA with its own register tile: baseline (SSE2 or WebAssembly
+// SIMD128, 6 x 8), avx2 (AVX2 + FMA, 6 x 16), avx512 (AVX-512 + FMA, 6 x 32).
+// gemm_microkernel() picks one at run time from what the CPU supports.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-
-#include "../simd.h"
 
 namespace wtconv {
 
@@ -22,15 +25,36 @@ struct MatrixView {
 };
 
 namespace gemm_blocking {
-// Register tile of the microkernel: kMr rows by kNr columns (kNrVectors vectors).
-constexpr int kMr = 6;
-constexpr int kNrVectors = simd::kLanes == 4 ? 2 : 1;
-constexpr int kNr = kNrVectors * simd::kLanes;
 // Cache blocks: a kMc x kKc panel of A (L2) against a kKc x kNc panel of B.
+// kMc and kNc are multiples of every variant's register tile.
 constexpr int kKc = 256;
-constexpr int kMc = 16 * kMr;
+constexpr int kMc = 96;
 constexpr int kNc = 256;
 }  // namespace gemm_blocking
+
+// C (mc x nc) = [C +] packed A * packed B over kc (see gemm_pack_a / gemm_pack_b).
+using GemmMacroKernelFn = void (*)(int32_t mc, int32_t nc, int32_t kc, const float* packed_a,
+                                   const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate);
+
+// One ISA variant of the microkernel: its register tile (mr rows x nr columns
+// of C) and the macro kernel that sweeps it over a packed block.
+struct GemmMicrokernel {
+  const char* isa;
+  int32_t mr;
+  int32_t nr;
+  GemmMacroKernelFn macro_kernel;
+};
+
+// The variant this CPU runs (chosen once).
+const GemmMicrokernel& gemm_microkernel();
+
+// The variants built into this binary: baseline always; avx2 and avx512 on x86-64
+// (WTCONV_GEMM_KERNEL_VARIANTS), callable only where the CPU has the ISA.
+namespace baseline { extern const GemmMicrokernel kGemmMicrokernel; }
+#if defined(WTCONV_GEMM_KERNEL_VARIANTS)
+namespace avx2 { extern const GemmMicrokernel kGemmMicrokernel; }
+namespace avx512 { extern const GemmMicrokernel kGemmMicrokernel; }
+#endif
 
 // Floats of scratch one gemm() call needs (packed panels of A and B).
 size_t gemm_scratch_floats();
@@ -41,12 +65,13 @@ size_t gemm_scratch_floats();
 void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
           bool accumulate, float* scratch);
 
-// Packs rows [0, mc) x columns [0, kc) of A into kMr-row panels (zero-padded).
-void gemm_pack_a(int32_t mc, int32_t kc, MatrixView a, float* packed);
-// Packs rows [0, kc) x columns [0, nc) of B into kNr-column panels (zero-padded).
-void gemm_pack_b(int32_t kc, int32_t nc, MatrixView b, float* packed);
-// C (mc x nc) = [C +] packed A * packed B over kc, with the SIMD microkernel.
-void gemm_macro_kernel(int32_t mc, int32_t nc, int32_t kc, const float* packed_a,
-                       const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate);
+// With an explicit variant (tests and benchmarks of each ISA).
+void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
+               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch);
+
+// Packs rows [0, mc) x columns [0, kc) of A into mr-row panels (zero-padded).
+void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed);
+// Packs rows [0, kc) x columns [0, nc) of B into nr-column panels (zero-padded).
+void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed);
 
 }  // namespace wtconv

@@ -22,7 +22,7 @@ namespace {
 constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns per thread
 constexpr int32_t kReduceTile = 1024;
 // Rows of the unfolded input (in_channels / groups x taps): bounds every
-// scratch size below (kMaxRows x kNr floats) so none can overflow, even in wasm32.
+// scratch size below (kMaxRows x nr floats) so none can overflow, even in wasm32.
 constexpr size_t kMaxRows = size_t{1} << 22;
 
 size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
@@ -31,7 +31,7 @@ size_t ceil_div_size(size_t a, size_t b) { return (a + b - 1) / b; }
 // Column tile of the reductions: fixed by the geometry alone (never by the
 // thread count), so the summation order is too.
 size_t reduce_tile(size_t out_plane, size_t taps) {
-  return std::min(out_plane, std::min<size_t>(kReduceTile, std::max<size_t>(gemm_blocking::kNr, kColBudget / taps)));
+  return std::min(out_plane, std::min<size_t>(kReduceTile, std::max<size_t>(gemm_microkernel().nr, kColBudget / taps)));
 }
 
 size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
@@ -111,11 +111,12 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
   const bool pointwise = g.is_pointwise();
   // Column tiles: as wide as the scratch budget allows, narrower when the
   // batch and groups alone do not give every thread work.
-  size_t tile = std::min(out_plane, std::max<size_t>(gemm_blocking::kNr, kColBudget / k / gemm_blocking::kNr * gemm_blocking::kNr));
+  const size_t nr = static_cast<size_t>(gemm_microkernel().nr);
+  size_t tile = std::min(out_plane, std::max<size_t>(nr, kColBudget / k / nr * nr));
   const size_t blocks = static_cast<size_t>(g.batch) * g.groups;
   if (blocks * ceil_div_size(out_plane, tile) < task_target()) {
     const size_t want = ceil_div_size(task_target(), blocks);
-    tile = std::min(tile, std::max<size_t>(gemm_blocking::kNr, round_up(ceil_div_size(out_plane, want), gemm_blocking::kNr)));
+    tile = std::min(tile, std::max<size_t>(nr, round_up(ceil_div_size(out_plane, want), nr)));
   }
   const size_t tiles = ceil_div_size(out_plane, tile);
   const size_t col_floats = pointwise ? 0 : round_up(static_cast<size_t>(k) * tile, 16);
@@ -211,7 +212,8 @@ wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, con
   size_t out_chunk = static_cast<size_t>(cout);
   if (groups * chunks < task_target()) {
     const size_t want = ceil_div_size(task_target(), groups * chunks);
-    out_chunk = std::max<size_t>(gemm_blocking::kMr, round_up(ceil_div_size(cout, want), gemm_blocking::kMr));
+    const size_t mr = static_cast<size_t>(gemm_microkernel().mr);
+    out_chunk = std::max<size_t>(mr, round_up(ceil_div_size(cout, want), mr));
   }
   const size_t out_chunks = ceil_div_size(cout, out_chunk);
   const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
