@@ -42,8 +42,15 @@ void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed
   }
 }
 
-void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
-               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch) {
+namespace {
+
+int32_t round_up_to(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
+
+// The blocked loops. With `whole_a` (gemm_pack_a_whole's layout) A is not
+// packed again: block (ic, pc) lies at ic * k + (rows of the block, padded) * pc.
+void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
+             const float* whole_a, MatrixView b, float* c, ptrdiff_t ldc, bool accumulate,
+             float* scratch) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
@@ -60,11 +67,44 @@ void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, M
       gemm_pack_b(kernel.nr, kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
       for (int32_t ic = 0; ic < m; ic += kMc) {
         const int32_t mc = std::min(kMc, m - ic);
-        gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
-        kernel.macro_kernel(mc, nc, kc, packed_a, packed_b, c + ic * ldc + jc, ldc, accumulate || pc > 0);
+        const float* pa = packed_a;
+        if (whole_a != nullptr) {
+          pa = whole_a + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
+        } else {
+          gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
+        }
+        kernel.macro_kernel(mc, nc, kc, pa, packed_b, c + ic * ldc + jc, ldc, accumulate || pc > 0);
       }
     }
   }
+}
+
+}  // namespace
+
+size_t gemm_packed_a_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k) {
+  return static_cast<size_t>(round_up_to(m, kernel.mr)) * static_cast<size_t>(k);
+}
+
+void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, MatrixView a, float* packed) {
+  for (int32_t ic = 0; ic < m; ic += kMc) {
+    const int32_t mc = std::min(kMc, m - ic);
+    for (int32_t pc = 0; pc < k; pc += kKc) {
+      const int32_t kc = std::min(kKc, k - pc);
+      gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride},
+                  packed + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc);
+    }
+  }
+}
+
+void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
+                        const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
+                        bool accumulate, float* scratch) {
+  blocked(kernel, m, n, k, MatrixView{nullptr, 0, 0}, packed_a, b, c, ldc, accumulate, scratch);
+}
+
+void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
+               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch) {
+  blocked(kernel, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
 }
 
 void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,

@@ -6,8 +6,8 @@
 // own scratch (gemm_scratch_floats()).
 //
 // The microkernel comes in ISA variants, one template (gemm-microkernel.inc)
-// built once per ISA with its own register tile: baseline (SSE2 or WebAssembly
-// SIMD128, 6 x 8), avx2 (AVX2 + FMA, 6 x 16), avx512 (AVX-512 + FMA, 6 x 32).
+// built once per ISA with its own register tile: baseline (SSE2 6 x 8, WebAssembly
+// SIMD128 4 x 8), avx2 (AVX2 + FMA, 6 x 16), avx512 (AVX-512 + FMA, 6 x 32).
 // gemm_microkernel() picks one at run time from what the CPU supports.
 #pragma once
 
@@ -68,6 +68,16 @@ void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c,
 // With an explicit variant (tests and benchmarks of each ISA).
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
                MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch);
+
+// A packed once for many products with the same left operand (a convolution's
+// weight against every image): gemm_pack_a_whole() lays all of A (m x k) out in
+// the panels gemm_with_packed_a() reads, in gemm_packed_a_floats(kernel, m, k) floats.
+size_t gemm_packed_a_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k);
+void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, MatrixView a, float* packed);
+// gemm_with() with A already packed (same results, bit for bit).
+void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
+                        const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
+                        bool accumulate, float* scratch);
 
 // Packs rows [0, mc) x columns [0, kc) of A into mr-row panels (zero-padded).
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed);

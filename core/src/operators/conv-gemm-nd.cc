@@ -1,8 +1,10 @@
 // unfold -> GEMM -> fold for convolutions with 1 to 3 spatial axes (see
 // conv-gemm-nd.h). Work is split into tasks that own disjoint outputs:
 //   forward       (batch, group, column tile): unfold the tile, W_g * col;
-//   grad input    (batch, group, channel chunk): W_g^T * grad_y tile by tile,
+//   grad input    (channel chunk, batch, group): W_g^T * grad_y tile by tile,
 //                 folded into the chunk's channels;
+// A thread packs a weight (slice) once and keeps it for its following tasks
+// while they use the same one.
 //   grad weight   (group, channel chunk, out-channel chunk): sum over batch and
 //                 column tiles of grad_y * col^T.
 // Column tiles for the reductions have a fixed width (kReduceTile), so every
@@ -21,6 +23,9 @@ namespace {
 
 constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns per thread
 constexpr int32_t kReduceTile = 1024;
+// Floats of a weight packed once per thread and reused across that thread's
+// tasks (gemm_pack_a_whole); larger weights are packed block by block per task.
+constexpr size_t kPackedWeightBudget = size_t{1} << 20;
 // Rows of the unfolded input (in_channels / groups x taps): bounds every
 // scratch size below (kMaxRows x nr floats) so none can overflow, even in wasm32.
 constexpr size_t kMaxRows = size_t{1} << 22;
@@ -120,9 +125,14 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
   }
   const size_t tiles = ceil_div_size(out_plane, tile);
   const size_t col_floats = pointwise ? 0 : round_up(static_cast<size_t>(k) * tile, 16);
+  const GemmMicrokernel& kernel = gemm_microkernel();
+  size_t weight_floats = round_up(gemm_packed_a_floats(kernel, cout, k), 16);
+  if (weight_floats > kPackedWeightBudget) weight_floats = 0;
   auto body = [&](size_t begin, size_t end, void* scratch) {
     float* col = static_cast<float*>(scratch);
-    float* packs = col + col_floats;
+    float* packed_weight = col + col_floats;
+    float* packs = packed_weight + weight_floats;
+    int32_t packed_group = -1;  // the group whose weight packed_weight holds
     for (size_t task = begin; task < end; ++task) {
       const size_t block = task / tiles;
       const size_t j0 = (task % tiles) * tile, j1 = std::min(out_plane, j0 + tile);
@@ -134,8 +144,17 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
         im2col(g, xg, 0, cin, j0, j1, col);
         b = MatrixView{col, static_cast<ptrdiff_t>(j1 - j0), 1};
       }
-      MatrixView a{weight + static_cast<size_t>(grp) * cout * k, k, 1};
-      gemm(cout, static_cast<int32_t>(j1 - j0), k, a, b, yg + j0, static_cast<ptrdiff_t>(out_plane), false, packs);
+      const MatrixView a{weight + static_cast<size_t>(grp) * cout * k, k, 1};
+      if (weight_floats != 0) {
+        if (packed_group != grp) {
+          gemm_pack_a_whole(kernel, cout, k, a, packed_weight);
+          packed_group = grp;
+        }
+        gemm_with_packed_a(kernel, cout, static_cast<int32_t>(j1 - j0), k, packed_weight, b, yg + j0,
+                           static_cast<ptrdiff_t>(out_plane), false, packs);
+      } else {
+        gemm_with(kernel, cout, static_cast<int32_t>(j1 - j0), k, a, b, yg + j0, static_cast<ptrdiff_t>(out_plane), false, packs);
+      }
       if (bias != nullptr) {
         for (int32_t o = 0; o < cout; ++o) {
           const float bo = bias[grp * cout + o];
@@ -146,7 +165,7 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
     }
     return WTCONV_OK;
   };
-  return ThreadPool::instance().parallel_for(blocks * tiles, sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+  return ThreadPool::instance().parallel_for(blocks * tiles, sizeof(float) * (col_floats + weight_floats + gemm_scratch_floats()), body);
 }
 
 wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
@@ -164,12 +183,19 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
   }
   const size_t chunks = ceil_div_size(cin, chunk);
   const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
+  const GemmMicrokernel& kernel = gemm_microkernel();
+  size_t weight_floats = round_up(gemm_packed_a_floats(kernel, static_cast<int32_t>(chunk * taps), cout), 16);
+  if (weight_floats > kPackedWeightBudget) weight_floats = 0;
   auto body = [&](size_t begin, size_t end, void* scratch) {
     float* col = static_cast<float*>(scratch);
-    float* packs = col + col_floats;
+    float* packed_weight = col + col_floats;
+    float* packs = packed_weight + weight_floats;
+    size_t packed_key = SIZE_MAX;  // (channel chunk, group) whose weight packed_weight holds
+    // Tasks run channel chunk by channel chunk, so consecutive tasks share the weight slice.
     for (size_t task = begin; task < end; ++task) {
-      const size_t block = task / chunks;
-      const int32_t c0 = static_cast<int32_t>((task % chunks) * chunk);
+      const size_t block = task % blocks;
+      const size_t chunk_index = task / blocks;
+      const int32_t c0 = static_cast<int32_t>(chunk_index * chunk);
       const int32_t c1 = std::min<int32_t>(cin, c0 + static_cast<int32_t>(chunk));
       const int32_t n = static_cast<int32_t>(block / g.groups), grp = static_cast<int32_t>(block % g.groups);
       float* xg = grad_x + (static_cast<size_t>(n) * g.in_channels + static_cast<size_t>(grp) * cin) * in_plane;
@@ -178,22 +204,35 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
       const MatrixView a{weight + static_cast<size_t>(grp) * cout * k_row + c0 * taps, 1,
                          static_cast<ptrdiff_t>(k_row)};
       const int32_t m = static_cast<int32_t>((c1 - c0) * taps);
+      const size_t key = chunk_index * g.groups + grp;
+      if (weight_floats != 0 && packed_key != key) {
+        gemm_pack_a_whole(kernel, m, cout, a, packed_weight);
+        packed_key = key;
+      }
+      // grad x block = A (m x cout) * B (cout x columns)
+      auto product = [&](MatrixView b, int32_t columns, float* c, ptrdiff_t ldc) {
+        if (weight_floats != 0) {
+          gemm_with_packed_a(kernel, m, columns, cout, packed_weight, b, c, ldc, false, packs);
+        } else {
+          gemm_with(kernel, m, columns, cout, a, b, c, ldc, false, packs);
+        }
+      };
       if (pointwise) {
-        gemm(m, static_cast<int32_t>(out_plane), cout, a, MatrixView{yg, static_cast<ptrdiff_t>(out_plane), 1},
-             xg + c0 * in_plane, static_cast<ptrdiff_t>(in_plane), false, packs);
+        product(MatrixView{yg, static_cast<ptrdiff_t>(out_plane), 1}, static_cast<int32_t>(out_plane),
+                xg + c0 * in_plane, static_cast<ptrdiff_t>(in_plane));
         continue;
       }
       std::memset(xg + c0 * in_plane, 0, sizeof(float) * (c1 - c0) * in_plane);
       for (size_t j0 = 0; j0 < out_plane; j0 += tile) {
         const size_t j1 = std::min(out_plane, j0 + tile);
         const MatrixView b{yg + j0, static_cast<ptrdiff_t>(out_plane), 1};
-        gemm(m, static_cast<int32_t>(j1 - j0), cout, a, b, col, static_cast<ptrdiff_t>(j1 - j0), false, packs);
+        product(b, static_cast<int32_t>(j1 - j0), col, static_cast<ptrdiff_t>(j1 - j0));
         col2im_add(g, col, c0, c1, j0, j1, xg);
       }
     }
     return WTCONV_OK;
   };
-  return ThreadPool::instance().parallel_for(blocks * chunks, sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+  return ThreadPool::instance().parallel_for(blocks * chunks, sizeof(float) * (col_floats + weight_floats + gemm_scratch_floats()), body);
 }
 
 wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, const float* grad_y,
