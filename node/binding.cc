@@ -138,6 +138,7 @@ WTCONV_BIND(dclsConstructForward, wtconv_dcls_construct_forward(a.i(0), a.i(1), 
 WTCONV_BIND(dclsConstructBackward, wtconv_dcls_construct_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7), a.f(8), a.f(9), a.f(10), a.f(11), a.f(12), a.f(13), a.f(14)))
 
 // WaveMix layers.
+WTCONV_BIND(addForward, wtconv_add_forward(a.i(0), a.i(1), a.f(2), a.f(3), a.f(4)))
 WTCONV_BIND(geluForward, wtconv_gelu_forward(a.i(0), a.i(1), a.f(2), a.f(3)))
 WTCONV_BIND(geluBackward, wtconv_gelu_backward(a.i(0), a.i(1), a.f(2), a.f(3), a.f(4)))
 WTCONV_BIND(dropoutForward, wtconv_dropout_forward(a.i(0), a.i(1), a.d(2), a.i(3), a.f(4), a.f(5), a.f(6)))
@@ -208,6 +209,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(convTranspose2dBackward);
   EXPORT(dclsConstructForward);
   EXPORT(dclsConstructBackward);
+  EXPORT(addForward);
   EXPORT(geluForward);
   EXPORT(geluBackward);
   EXPORT(dropoutForward);

@@ -1,4 +1,4 @@
-// The layers WaveMix is built from, on every backend: GELU, BatchNorm2d,
+// The layers WaveMix is built from, on every backend: the residual sum, GELU, BatchNorm2d,
 // Linear against PyTorch values and finite differences; dropout's masks;
 // pooling and concatenation; bad input.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,20 @@ for (const b of BACKENDS) {
   describe(`WaveMix layers on ${b.label}`, () => {
     beforeAll(async () => {
       await wt.init(b.options);
+    });
+
+    it('add: the element-wise sum, into a new tensor or in place; shapes checked', () => {
+      const a = randomTensor([3, 5, 7, 9], 11), c = randomTensor([3, 5, 7, 9], 12);  // several blocks and a tail
+      const sum = wt.add(a, c);
+      expect(sum.shape).toEqual([3, 5, 7, 9]);
+      sum.data.forEach((v, i) => expect(v).toBe(Math.fround(a.data[i] + c.data[i])));
+      const before = Float32Array.from(a.data);
+      expect(wt.add(a, c, a)).toBe(a);
+      a.data.forEach((v, i) => expect(v).toBe(Math.fround(before[i] + c.data[i])));
+      expect(wt.add(wt.tensor([1, 2], [2]), wt.tensor([0.5, -4], [2])).data).toEqual(Float32Array.from([1.5, -2]));
+      expect(() => wt.add(a, randomTensor([3, 5, 7, 8], 1))).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+      expect(() => wt.add(a, c, randomTensor([1], 1))).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+      expect(() => wt.add(a, [1, 2] as unknown as wt.Tensor)).toThrow(wt.WTConvError);
     });
 
     it('GELU: PyTorch values, derivative and finite differences', () => {

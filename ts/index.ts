@@ -21,7 +21,7 @@ export { WAVELETS, waveletFilters1d, type WaveletName } from './wavelets.js';
 export { VERSION as version } from './version.js';
 export { runtimeStats, releaseMemory } from './stats.js';
 export {
-  gelu, geluBackward, dropout, dropoutBackward, batchNorm2d, batchNorm2dBackward, linear, linearBackward,
+  add, gelu, geluBackward, dropout, dropoutBackward, batchNorm2d, batchNorm2dBackward, linear, linearBackward,
   globalAvgPool2d, globalAvgPool2dBackward, concatChannels, concatChannelsBackward, crossEntropy,
   type DropoutOptions, type BatchNorm2dOptions, type BatchNorm2dSaved,
 } from './ops/layers.js';

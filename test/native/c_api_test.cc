@@ -1127,6 +1127,21 @@ void random_wavemix_layers(Rng& rng) {
       }
     }
   }
+  {  // add: the exact float sum, into a third buffer or in place
+    const int size = a * h * w;
+    Floats x = rng.tensor(static_cast<size_t>(n) * size), z = rng.tensor(x.size()), y(x.size());
+    expect_status(wtconv_add_forward(n, size, x.data(), z.data(), y.data()), WTCONV_OK, "add");
+    ++g_checks;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (y[i] != x[i] + z[i]) {
+        failure("add: y[%zu] = %g, want %g", i, y[i], x[i] + z[i]);
+        break;
+      }
+    }
+    expect_status(wtconv_add_forward(n, size, x.data(), z.data(), x.data()), WTCONV_OK, "add in place");
+    ++g_checks;
+    if (x != y) failure("add in place differs from add");
+  }
   {  // GELU and its derivative, exactly
     const int size = a * h * w;
     Floats x = rng.tensor(static_cast<size_t>(n) * size), y(x.size()), gx(x.size());
@@ -1280,6 +1295,11 @@ std::vector<BadCall> invalid_calls() {
   float* y = out.data();
   const int big = 1 << 30;
   std::vector<BadCall> calls = {
+      // element-wise sum
+      {"add: n 0", WTCONV_E_SHAPE, [=] { return wtconv_add_forward(0, 4, x, x, y); }},
+      {"add: negative size", WTCONV_E_SHAPE, [=] { return wtconv_add_forward(1, -4, x, x, y); }},
+      {"add: b NULL", WTCONV_E_ARG, [=] { return wtconv_add_forward(1, 4, x, nullptr, y); }},
+      {"add: y NULL", WTCONV_E_ARG, [=] { return wtconv_add_forward(1, 4, x, x, nullptr); }},
       // depthwise
       {"dw: n 0", WTCONV_E_SHAPE, [=] { return wtconv_depthwise_conv2d_forward(0, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, x, x, nullptr, y); }},
       {"dw: negative width", WTCONV_E_SHAPE, [=] { return wtconv_depthwise_conv2d_forward(1, 1, 4, -4, 3, 3, 1, 1, 1, 1, 1, 1, x, x, nullptr, y); }},

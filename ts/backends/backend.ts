@@ -71,6 +71,7 @@ export type KernelName =
   | 'convTranspose2dBackward'
   | 'dclsConstructForward'
   | 'dclsConstructBackward'
+  | 'addForward'
   | 'geluForward'
   | 'geluBackward'
   | 'dropoutForward'

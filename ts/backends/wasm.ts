@@ -37,6 +37,7 @@ const SYMBOLS: Record<KernelName, string> = {
   convTranspose2dBackward: '_wtconv_conv_transpose2d_backward',
   dclsConstructForward: '_wtconv_dcls_construct_forward',
   dclsConstructBackward: '_wtconv_dcls_construct_backward',
+  addForward: '_wtconv_add_forward',
   geluForward: '_wtconv_gelu_forward',
   geluBackward: '_wtconv_gelu_backward',
   dropoutForward: '_wtconv_dropout_forward',

@@ -11,7 +11,7 @@ import { intIn, nchw, options } from '../ops/args.js';
 import { conv2d, conv2dBackward, convTranspose2d, convTranspose2dBackward } from '../ops/conv.js';
 import { dwt2d, dwt2dBackward } from '../ops/dwt2d.js';
 import {
-  batchNorm2d, batchNorm2dBackward, concatChannels, concatChannelsBackward, dropout, dropoutBackward, gelu, geluBackward,
+  add, batchNorm2d, batchNorm2dBackward, concatChannels, concatChannelsBackward, dropout, dropoutBackward, gelu, geluBackward,
   globalAvgPool2d, globalAvgPool2dBackward, linear, linearBackward, type BatchNorm2dSaved,
 } from '../ops/layers.js';
 import { uniformParam, type LoadOptions } from './state.js';
@@ -72,14 +72,7 @@ function addInto(grads: Record<string, Tensor>, name: string, g: Tensor): void {
     grads[name] = g;
     return;
   }
-  for (let i = 0; i < g.data.length; i++) have.data[i] += g.data[i];
-}
-
-/** a += b (a freshly computed tensor nothing else holds); returns a. */
-function addInPlace(a: Tensor, b: Tensor): Tensor {
-  const x = a.data, y = b.data;
-  for (let i = 0; i < x.length; i++) x[i] += y[i];
-  return a;
+  add(have, g, have);
 }
 
 /**
@@ -433,7 +426,10 @@ export class WaveMix {
     const g = gelu(c2);
     const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training);
     let cur = y;
-    for (const block of this.layers) cur = addInPlace(block.forward(cur), cur);  // the block keeps no reference to its output
+    for (const block of this.layers) {
+      const out = block.forward(cur);
+      cur = add(out, cur, out);  // in place: the block keeps no reference to its output
+    }
     const pooled = globalAvgPool2d(cur);
     const logits = linear(pooled, P['pool.2.weight'], P['pool.2.bias']);
     this.saved = { x, c0, c1, c2, bn, g, last: cur, pooled };
@@ -452,7 +448,7 @@ export class WaveMix {
     let gcur = globalAvgPool2dBackward(gl.x, last.shape);
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const gBlock = this.layers[i].accumulate(gcur, grads);
-      gcur = addInPlace(gBlock, gcur);
+      gcur = add(gBlock, gcur, gBlock);
     }
     const gb = batchNorm2dBackward(g, P['conv.4.weight'], bn, gcur);
     grads['conv.4.weight'] = gb.weight;

@@ -1,7 +1,8 @@
 // The layers WaveMix is built from (SPEC section 4b), as functional ops with
-// PyTorch's semantics: GELU (erf form), dropout, BatchNorm2d, Linear, global
-// average pooling and channel concatenation. Validation and memory here,
-// arithmetic in core/src/operators/{gelu,dropout,batch-norm2d-nchw,linear-nc,
+// PyTorch's semantics: element-wise sum (residual connections), GELU (erf form),
+// dropout, BatchNorm2d, Linear, global average pooling and channel
+// concatenation. Validation and memory here, arithmetic in
+// core/src/operators/{add,gelu,dropout,batch-norm2d-nchw,linear-nc,
 // global-avg-pool2d-nchw,concat-channels-nchw}.cc.
 import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
@@ -17,6 +18,20 @@ function rows(x: Tensor): [number, number] {
   const size = x.size / n;
   if (size > INT32_MAX || n > INT32_MAX) fail('E_SHAPE', `x: shape [${x.shape.join(', ')}] is too large`);
   return [n, size];
+}
+
+/**
+ * a + b for tensors of one shape (a residual connection; its gradient passes to
+ * both unchanged). With `out` (a, b or a third tensor of that shape) the sum is
+ * written there instead of into a new tensor.
+ */
+export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
+  const t = asTensor(a, 'a');
+  expectShape(b, t.shape, 'b');
+  if (out !== undefined) expectShape(out, t.shape, 'out');
+  const y = out ?? Tensor.zeros(t.shape);
+  current().run('addForward', [...rows(t), new In(t.data), new In(b.data), new Out(y.data)]);
+  return y;
 }
 
 /** GELU, erf form (nn.GELU()): x * Phi(x), any shape. */

@@ -187,10 +187,13 @@ WTCONV_API wtconv_status wtconv_dcls_construct_backward(
     int32_t size2, int32_t version, const float* weight, const float* P, const float* SIG,
     const float* grad_kernel, float* grad_weight, float* grad_P, float* grad_SIG);
 
-/* ---- WaveMix layers (gelu.cc, dropout.cc, batch-norm2d-nchw.cc, linear-nc.cc,
+/* ---- WaveMix layers (add.cc, gelu.cc, dropout.cc, batch-norm2d-nchw.cc, linear-nc.cc,
  * global-avg-pool2d-nchw.cc, concat-channels-nchw.cc) -----------------------
  * Element-wise layers take (n, size): n * size values, each at most INT32_MAX.
  * In backward, every gradient output may be NULL (not computed). */
+/* Element-wise sum y = a + b (add.cc); y may be a or b. */
+WTCONV_API wtconv_status wtconv_add_forward(int32_t n, int32_t size, const float* a, const float* b,
+                                            float* y);
 /* GELU, erf form: y = x * Phi(x). */
 WTCONV_API wtconv_status wtconv_gelu_forward(int32_t n, int32_t size, const float* x, float* y);
 WTCONV_API wtconv_status wtconv_gelu_backward(int32_t n, int32_t size, const float* x,
