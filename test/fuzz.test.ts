@@ -423,6 +423,207 @@ const dclsInvalid = pick<{ label: string; call: () => unknown }>(
   fc.constant({ label: 'dclsConv kernel past the input', call: () => wt.dclsConv(randomTensor([1, 1, 3, 3], 1), dw(), dP(), null, { dilatedKernelSize: 7 }) }),
 );
 
+// ---- WaveMix layers: add, GELU, BatchNorm2d, Linear, pooling, concatenation, dropout --------
+
+/** erf to ~1e-15 (series below 3, continued fraction above): the float64 GELU reference. */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  let r: number;
+  if (a < 3) {
+    let term = a, sum = a;
+    for (let k = 1; k < 80 && Math.abs(term) > 1e-17 * Math.abs(sum); k++) {
+      term *= (-a * a) / k;
+      sum += term / (2 * k + 1);
+    }
+    r = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    let f = 0;
+    for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+    r = 1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
+  }
+  return x < 0 ? -r : r;
+}
+const cdf = (v: number) => 0.5 * (1 + erf(v / Math.SQRT2));
+const pdf = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+
+const layerCase = fc.record({
+  layer: fc.constantFrom('add', 'gelu', 'batchNorm2d train', 'batchNorm2d eval', 'linear', 'globalAvgPool2d', 'concatChannels', 'dropout'),
+  n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), c2: fc.integer({ min: 1, max: 4 }),
+  h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 21 }),
+  p: fc.constantFrom(0, 0.1, 0.5, 0.9, 1), scale: fc.constantFrom(1, 4, 1e-3), seed,
+});
+type LayerCase = typeof layerCase extends fc.Arbitrary<infer T> ? T : never;
+
+function runLayer(c: LayerCase): void {
+  const { n, c: ch, h, w, seed: s } = c;
+  const plane = h * w;
+  const x = randomTensor([n, ch, h, w], s);
+  x.data.forEach((v, i) => (x.data[i] = v * c.scale * 3));
+  const gy = (shape: number[]) => randomTensor(shape, s + 9);
+  switch (c.layer) {
+    case 'add': {
+      const b = randomTensor([n, ch, h, w], s + 1);
+      close(wt.add(x, b).data, Array.from(x.data, (v, i) => v + b.data[i]), 'add');
+      return;
+    }
+    case 'gelu': {
+      close(wt.gelu(x).data, Array.from(x.data, (v) => v * cdf(v)), 'gelu y');
+      const g = gy(x.shape.slice());
+      close(wt.geluBackward(x, g).data, Array.from(x.data, (v, i) => g.data[i] * (cdf(v) + v * pdf(v))), 'gelu grad x');
+      return;
+    }
+    case 'batchNorm2d train':
+    case 'batchNorm2d eval': {
+      const training = c.layer === 'batchNorm2d train';
+      const weight = randomTensor([ch], s + 2), bias = randomTensor([ch], s + 3);
+      const rm = randomTensor([ch], s + 4), rv = new wt.Tensor(Float32Array.from(randomTensor([ch], s + 5).data, (v) => 0.5 + Math.abs(v)), [ch]);
+      const rm0 = Float64Array.from(rm.data), rv0 = Float64Array.from(rv.data);
+      const m = n * plane, eps = 1e-5, momentum = 0.1;
+      const at = (b: number, k: number, i: number) => (b * ch + k) * plane + i;
+      const y = new Float64Array(x.size), gx = new Float64Array(x.size), gw: number[] = [], gb: number[] = [];
+      const gxScale = new Float64Array(x.size);  // the sum of |terms| of each grad x value
+      const g = gy(x.shape.slice());
+      const mean: number[] = [], invstd: number[] = [];
+      for (let k = 0; k < ch; k++) {
+        let mu = rm0[k], v = rv0[k];
+        if (training) {
+          mu = 0;
+          for (let b = 0; b < n; b++) for (let i = 0; i < plane; i++) mu += x.data[at(b, k, i)];
+          mu /= m;
+          v = 0;
+          for (let b = 0; b < n; b++) for (let i = 0; i < plane; i++) v += (x.data[at(b, k, i)] - mu) ** 2;
+          v /= m;
+        }
+        const is = 1 / Math.sqrt(v + eps);
+        mean.push(mu);
+        invstd.push(is);
+        let sg = 0, sgx = 0, sgAbs = 0, sgxAbs = 0;
+        for (let b = 0; b < n; b++) {
+          for (let i = 0; i < plane; i++) {
+            const xh = (x.data[at(b, k, i)] - mu) * is;
+            y[at(b, k, i)] = weight.data[k] * xh + bias.data[k];
+            sg += g.data[at(b, k, i)];
+            sgx += g.data[at(b, k, i)] * xh;
+            sgAbs += Math.abs(g.data[at(b, k, i)]);
+            sgxAbs += Math.abs(g.data[at(b, k, i)] * xh);
+          }
+        }
+        gw.push(sgx);
+        gb.push(sg);
+        for (let b = 0; b < n; b++) {
+          for (let i = 0; i < plane; i++) {
+            const xh = (x.data[at(b, k, i)] - mu) * is;
+            const gi = g.data[at(b, k, i)];
+            gx[at(b, k, i)] = training ? (weight.data[k] * is / m) * (m * gi - sg - xh * sgx) : weight.data[k] * is * gi;
+            gxScale[at(b, k, i)] = Math.abs(weight.data[k] * is / m) * (m * Math.abs(gi) + sgAbs + Math.abs(xh) * sgxAbs);
+          }
+        }
+        if (training) {
+          rm0[k] = (1 - momentum) * rm0[k] + momentum * mu;
+          rv0[k] = (1 - momentum) * rv0[k] + momentum * (m > 1 ? (v * m) / (m - 1) : v);
+        }
+      }
+      if (training && m < 2) return;  // PyTorch refuses a single value per channel in training
+      const r = wt.batchNorm2d(x, weight, bias, rm, rv, { training, momentum, eps });
+      close(r.y.data, y, 'batchNorm2d y');
+      close(rm.data, rm0, 'running mean');
+      close(rv.data, rv0, 'running var');
+      const grads = wt.batchNorm2dBackward(x, weight, r.saved, g);
+      try {
+        close(grads.x.data, gx, 'batchNorm2d grad x');
+      } catch (e) {
+        // Few values per channel make grad x a cancelling sum of large terms (1 / std is
+        // large when the values are close): judged by its conditioning instead.
+        if (!training || !Array.from(grads.x.data).every((v, i) => Math.abs(v - gx[i]) <= 1e-5 * gxScale[i] + 1e-7)) throw e;
+      }
+      close(grads.weight.data, gw, 'batchNorm2d grad weight');
+      close(grads.bias.data, gb, 'batchNorm2d grad bias');
+      return;
+    }
+    case 'linear': {
+      const inF = ch * h, outF = c.c2 + w % 3;
+      const xl = new wt.Tensor(x.data.slice(0, n * inF), [n, inF]);
+      const weight = randomTensor([outF, inF], s + 2), bias = w % 2 ? randomTensor([outF], s + 3) : null;
+      const f = () => {
+        const out = new Float64Array(n * outF);
+        for (let b = 0; b < n; b++) {
+          for (let o = 0; o < outF; o++) {
+            let acc = bias ? bias.data[o] : 0;
+            for (let i = 0; i < inF; i++) acc += xl.data[b * inF + i] * weight.data[o * inF + i];
+            out[b * outF + o] = acc;
+          }
+        }
+        return out;
+      };
+      close(wt.linear(xl, weight, bias).data, f(), 'linear y');
+      const g = gy([n, outF]);
+      const gr = wt.linearBackward(xl, weight, bias, g);
+      checkGrads(f, g.data, [['x', xl.data, gr.x.data], ['weight', weight.data, gr.weight.data], ...(bias ? [['bias', bias.data, gr.bias!.data] as [string, Float32Array, Float32Array]] : [])], s);
+      return;
+    }
+    case 'globalAvgPool2d': {
+      const f = () => Array.from({ length: n * ch }, (_, r) => {
+        let acc = 0;
+        for (let i = 0; i < plane; i++) acc += x.data[r * plane + i];
+        return acc / plane;
+      });
+      close(wt.globalAvgPool2d(x).data, f(), 'pool y');
+      const g = gy([n, ch]);
+      checkGrads(f, g.data, [['x', x.data, wt.globalAvgPool2dBackward(g, x.shape).data]], s);
+      return;
+    }
+    case 'concatChannels': {
+      const b = randomTensor([n, c.c2, h, w], s + 1);
+      const y = wt.concatChannels(x, b);
+      expect(y.shape).toEqual([n, ch + c.c2, h, w]);
+      const want: number[] = [];
+      for (let i = 0; i < n; i++) want.push(...x.data.subarray(i * ch * plane, (i + 1) * ch * plane), ...b.data.subarray(i * c.c2 * plane, (i + 1) * c.c2 * plane));
+      close(y.data, want, 'concat y');
+      const [ga, gb2] = wt.concatChannelsBackward(x, b, y);
+      close(ga.data, x.data, 'concat grad a');
+      close(gb2.data, b.data, 'concat grad b');
+      return;
+    }
+    case 'dropout': {
+      const { y, mask } = wt.dropout(x, { p: c.p, seed: s });
+      const keep = c.p < 1 ? 1 / (1 - c.p) : 0;
+      mask.data.forEach((m, i) => {
+        if (m !== 0 && Math.abs(m - keep) > 1e-6 * keep) throw new Error(`dropout mask[${i}] = ${m}, expected 0 or ${keep}`);
+        if (c.p === 0 && m === 0) throw new Error(`dropout p = 0 dropped value ${i}`);
+      });
+      close(y.data, Array.from(x.data, (v, i) => v * mask.data[i]), 'dropout y');
+      close(wt.dropout(x, { p: c.p, seed: s }).mask.data, mask.data, 'dropout mask for the same seed');
+      const g = gy(x.shape.slice());
+      close(wt.dropoutBackward(mask, g).data, Array.from(g.data, (v, i) => v * mask.data[i]), 'dropout grad x');
+      return;
+    }
+  }
+}
+
+const lx = () => randomTensor([2, 3, 4, 4], 1);
+const layersInvalid = pick<{ label: string; call: () => unknown }>(
+  badTensor.map((v) => ({ label: `gelu x ${String(v)}`, call: () => wt.gelu(v as wt.Tensor) })),
+  badTensor.map((v) => ({ label: `add b ${String(v)}`, call: () => wt.add(lx(), v as wt.Tensor) })),
+  fc.integer({ min: 1, max: 5 }).filter((k) => k !== 3).map((k) => ({ label: `add shapes 3 vs ${k}`, call: () => wt.add(lx(), randomTensor([2, k, 4, 4], 2)) })),
+  fc.constantFrom<unknown>(-0.1, 1.5, NaN, '0.5').map((p) => ({ label: `dropout p ${String(p)}`, call: () => wt.dropout(lx(), { p: p as number, seed: 1 }) })),
+  fc.constantFrom<unknown>(-1, 1.5, 2 ** 32, '3').map((v) => ({ label: `dropout seed ${String(v)}`, call: () => wt.dropout(lx(), { p: 0.5, seed: v as number }) })),
+  fc.integer({ min: 1, max: 6 }).filter((k) => k !== 3).map((k) => ({
+    label: `batchNorm2d ${k} statistics for 3 channels`, call: () => wt.batchNorm2d(lx(), null, null, randomTensor([k], 1), randomTensor([k], 2), { training: false }),
+  })),
+  fc.constantFrom<unknown>(undefined, 1, 'yes', null).map((v) => ({
+    label: `batchNorm2d training ${String(v)}`, call: () => wt.batchNorm2d(lx(), null, null, randomTensor([3], 1), randomTensor([3], 2), { training: v as boolean }),
+  })),
+  fc.integer({ min: 1, max: 9 }).filter((k) => k !== 4).map((k) => ({ label: `linear in features ${k} for 4`, call: () => wt.linear(randomTensor([2, 4], 1), randomTensor([3, k], 2), null) })),
+  fc.integer({ min: 1, max: 5 }).filter((r) => r !== 4).map((r) => ({ label: `globalAvgPool2d rank ${r}`, call: () => wt.globalAvgPool2d(randomTensor(Array(r).fill(2), 1)) })),
+  fc.integer({ min: 1, max: 5 }).filter((k) => k !== 4).map((k) => ({ label: `concatChannels sizes 4 vs ${k}`, call: () => wt.concatChannels(lx(), randomTensor([2, 1, k, 4], 2)) })),
+  fc.record({ level: fc.integer({ min: -1, max: 6 }), finalDim: fc.constantFrom(3, 6, 16, 0) }).filter((o) => !(o.level >= 1 && o.level <= 4 && o.finalDim % 4 === 0 && o.finalDim > 0)).map((o) => ({
+    label: `WaveMixBlock ${JSON.stringify(o)}`, call: () => new wt.WaveMixBlock({ ...o, seed: 1 }),
+  })),
+  fc.integer({ min: 1, max: 15 }).filter((s2) => s2 % 4 !== 0).map((side) => ({
+    label: `WaveMixBlock level 2 on ${side}x${side}`, call: () => new wt.WaveMixBlock({ level: 2, finalDim: 8, seed: 1 }).forward(randomTensor([1, 8, side, side], 1)),
+  })),
+);
+
 const FAMILIES: Family[] = [
   { name: 'wtconv2d + backward', valid: fc.oneof({ arbitrary: wtCase, weight: 4 }, { arbitrary: wtExtreme, weight: 1 }).map((c) => ({ label: JSON.stringify(c), run: () => runWtconv(c) })), invalid: wtInvalid },
   { name: 'dwt2d + backward', valid: dwtCase.map((c) => ({ label: JSON.stringify(c), run: () => runDwt(c) })), invalid: dwtInvalid },
@@ -431,6 +632,7 @@ const FAMILIES: Family[] = [
   { name: 'dclsConstructKernel + backward', valid: dclsCase.map((c) => ({ label: JSON.stringify(c), run: () => runDcls(c) })), invalid: dclsInvalid },
   { name: 'convTranspose2d + backward', valid: convT.map((c) => ({ label: JSON.stringify(c), run: () => runConvT(c) })), invalid: convInvalid },
   { name: 'dclsConv + backward', valid: dclsConvCase.map((c) => ({ label: JSON.stringify(c), run: () => runDclsConv(c) })), invalid: dclsInvalid },
+  { name: 'WaveMix layers + backward', valid: layerCase.map((c) => ({ label: JSON.stringify(c), run: () => runLayer(c) })), invalid: layersInvalid },
 ];
 
 // ---- runs ------------------------------------------------------------------------------
