@@ -44,6 +44,22 @@ describe('WTConv2D for TF.js', () => {
     expect(Object.keys(grads).length).toBe(7);
   });
 
+  it('draws its initial weights from `seed`: the same seed, the same weights', () => {
+    const x = tf.zeros([1, 8, 8, 4]);
+    const weights = (seed?: number) => {
+      const layer = new WTConv2D({ kernelSize: 3, levels: 2, seed });
+      layer.apply(x);
+      return Object.fromEntries(Object.entries(layer.stateDict()).map(([k, t]) => [k, Array.from(t.data)]));
+    };
+    const a = weights(7);
+    expect(weights(7)).toEqual(a);
+    const b = weights(8);
+    expect(b['base_conv.weight']).not.toEqual(a['base_conv.weight']);
+    expect(b['wavelet_convs.1.weight']).not.toEqual(a['wavelet_convs.1.weight']);
+    expect(a['base_conv.weight']).not.toEqual(a['wavelet_convs.0.weight'].slice(0, a['base_conv.weight'].length));  // one stream per weight
+    expect(a['base_conv.weight'].every((v) => Math.abs(v) <= 1 / 3)).toBe(true);  // the kaiming-uniform bound 1 / k
+  });
+
   it('has weight gradients that match finite differences of the loss', () => {
     const layer = wtconv2D({ kernelSize: 3, levels: 1 });
     const x = tf.tensor4d(randomTensor([1, 6, 6, 2], 3).data, [1, 6, 6, 2]);
