@@ -1,6 +1,7 @@
 // Depthwise conv2d with square kernels at stride 1 runs the padded-plane vector
-// kernels; checked against a float64 loop for large kernels, asymmetric sizes,
-// outputs narrower than a vector and a 1x1 plane.
+// kernels (forward; backward too with 'same' padding); checked against float64
+// loops for large kernels, asymmetric sizes, outputs narrower than a vector and
+// a 1x1 plane.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, randomTensor } from './helpers.js';
@@ -42,6 +43,34 @@ for (const b of BACKENDS) {
                 norm += s * s;
               }
         expect(Math.sqrt(err / norm)).toBeLessThan(1e-6);
+
+        // backward: grad x, weight and bias of sum(gy * y)
+        const gy = randomTensor([n, c, oh, ow], 4);
+        const g = wt.conv2dBackward(x, weight, bias, gy, { padding: p, groups: c });
+        const gx = new Float64Array(x.size), gw = new Float64Array(weight.size), gb = new Float64Array(c);
+        for (let i = 0; i < n; i++)
+          for (let ch = 0; ch < c; ch++)
+            for (let yy = 0; yy < oh; yy++)
+              for (let xx = 0; xx < ow; xx++) {
+                const v = gy.data[((i * c + ch) * oh + yy) * ow + xx];
+                gb[ch] += v;
+                for (let a = 0; a < k; a++)
+                  for (let bb = 0; bb < k; bb++) {
+                    const iy = yy + a - p, ix = xx + bb - p;
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                    const xi = ((i * c + ch) * h + iy) * w + ix;
+                    gx[xi] += v * weight.data[(ch * k + a) * k + bb];
+                    gw[(ch * k + a) * k + bb] += v * x.data[xi];
+                  }
+              }
+        const rel = (got: Float32Array, want: Float64Array) => {
+          let e = 0, m = 0;
+          want.forEach((v, i) => ((e += (got[i] - v) ** 2), (m += v * v)));
+          return Math.sqrt(e / Math.max(m, 1e-30));
+        };
+        expect(rel(g.x.data, gx)).toBeLessThan(1e-6);
+        expect(rel(g.weight.data, gw)).toBeLessThan(1e-6);
+        expect(rel(g.bias!.data, gb)).toBeLessThan(1e-6);
       });
     }
   });

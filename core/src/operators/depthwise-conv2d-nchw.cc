@@ -31,6 +31,9 @@ wtconv_status make_geometry(int32_t n, int32_t c, int32_t h, int32_t w, int32_t 
   return ok();
 }
 
+// Floats rounded up to 64 bytes, so the scratch regions after each stay aligned.
+size_t round_up_floats(size_t floats) { return (floats + 15) / 16 * 16; }
+
 }  // namespace
 }  // namespace wtconv
 
@@ -113,6 +116,60 @@ wtconv_status wtconv_depthwise_conv2d_backward(int32_t n, int32_t c, int32_t h, 
   const size_t in_plane = static_cast<size_t>(h) * w;
   const size_t out_plane = static_cast<size_t>(g.out_h) * g.out_w;
   const size_t taps = static_cast<size_t>(kh) * kw;
+  // Square kernels at stride 1 with 'same' padding (the output the size of the
+  // input, as in the large-kernel depthwise layers) run the padded vector
+  // kernels: grad x is grad y, zero-haloed, correlated with the rotated kernel,
+  // and the weight gradient correlates the haloed x with grad y.
+  if (kh == kw && stride_h == 1 && stride_w == 1 && g.out_h == h && g.out_w == w) {
+    PaddedPlane x_layout = PaddedPlane::layout(h, w, kh, 0);
+    x_layout.top = pad_top;
+    x_layout.left = pad_left;
+    PaddedPlane g_layout = PaddedPlane::layout(h, w, kh, 0);
+    g_layout.top = kh - 1 - pad_top;
+    g_layout.left = kw - 1 - pad_left;
+    const size_t floats = round_up_floats(x_layout.floats()) + round_up_floats(g_layout.floats()) + round_up_floats(taps);
+    auto body = [&](size_t begin, size_t end, void* scratch) {
+      PaddedPlane xp = x_layout, gp = g_layout;
+      xp.data = static_cast<float*>(scratch);
+      gp.data = xp.data + round_up_floats(xp.floats());
+      float* rotated = gp.data + round_up_floats(gp.floats());
+      double* gw = reinterpret_cast<double*>(rotated + round_up_floats(taps));
+      std::memset(xp.data, 0, sizeof(float) * xp.floats());
+      std::memset(gp.data, 0, sizeof(float) * gp.floats());
+      auto fill = [](const PaddedPlane& dst, const float* src, int32_t rows, int32_t cols) {
+        for (int32_t row = 0; row < rows; ++row) {
+          std::memcpy(dst.interior() + static_cast<size_t>(row) * dst.stride, src + static_cast<size_t>(row) * cols,
+                      sizeof(float) * cols);
+        }
+      };
+      for (size_t ch = begin; ch < end; ++ch) {
+        for (size_t t = 0; t < taps; ++t) rotated[t] = weight[ch * taps + taps - 1 - t];
+        std::memset(gw, 0, sizeof(double) * taps);
+        double gb = 0.0;
+        for (int32_t b = 0; b < n; ++b) {
+          const size_t p = static_cast<size_t>(b) * c + ch;
+          const float* gy = grad_y + p * out_plane;
+          fill(gp, gy, h, w);
+          if (grad_x != nullptr) dwconv2d_padded_forward(gp, kh, rotated, 1.0f, grad_x + p * in_plane, w);
+          if (grad_weight != nullptr) {
+            fill(xp, x + p * in_plane, h, w);
+            dwconv2d_padded_backward_weight(xp, kh, gp.interior(), gp.stride, gw);
+          }
+          if (grad_bias != nullptr) {
+            float s = 0.0f;
+            for (size_t i = 0; i < out_plane; ++i) s += gy[i];
+            gb += s;
+          }
+        }
+        if (grad_weight != nullptr) {
+          for (size_t t = 0; t < taps; ++t) grad_weight[ch * taps + t] = static_cast<float>(gw[t]);
+        }
+        if (grad_bias != nullptr) grad_bias[ch] = static_cast<float>(gb);
+      }
+      return WTCONV_OK;
+    };
+    return ThreadPool::instance().parallel_for(static_cast<size_t>(c), sizeof(float) * floats + sizeof(double) * taps, body);
+  }
   // One channel per task: the weight and bias gradients sum over the batch
   // without any cross-thread reduction.
   auto body = [&](size_t begin, size_t end, void* scratch) {

@@ -1,0 +1,78 @@
+// CPU benchmark of the DCLS layer's own cost: a Dcls2d layer (kernel built from
+// kernelCount weights at learnable positions, then a convolution with it) against
+// a Conv2d with the same dilated kernel size, forward + backward, at 56x56. The
+// difference is the kernel construction and its backward (weights and positions);
+// the goal is at most 10%. Workloads: the depthwise layer of ConvNeXt-dcls (C96,
+// 34 weights in 17x17, groups = C) and a dense one (C64 -> 64, 9 weights in 7x7).
+// Prints medians and the overhead, and writes bench/results/dcls-<date>.json.
+//
+//   node bench/dcls.mjs [--repeat 10] [--threads 2] [--out FILE]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
+
+const { values: opts } = parseArgs({
+  options: {
+    repeat: { type: 'string', default: '10' },
+    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
+    out: { type: 'string' },
+  },
+});
+const REPEAT = Number(opts.repeat);
+const THREADS = Number(opts.threads);
+
+const WORKLOADS = [
+  { name: 'd1 depthwise C96 N8 56² 17x17 (34 weights)', n: 8, c: 96, out: 96, size: 56, k: 17, count: 34, groups: 96 },
+  { name: 'd2 dense C64->64 N8 56² 7x7 (9 weights)', n: 8, c: 64, out: 64, size: 56, k: 7, count: 9, groups: 1 },
+];
+
+const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+function timeIt(fn) {
+  for (let i = 0; i < 2; i++) fn();
+  const times = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+const random = (shape, seed) => {
+  let s = seed;
+  return new wt.Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1), shape);
+};
+
+const rows = [];
+for (const [label, init] of [['native', { backend: 'native', threads: THREADS }], ['wasm', { backend: 'wasm', threads: THREADS }]]) {
+  await wt.init(init);
+  for (const w of WORKLOADS) {
+    const x = random([w.n, w.c, w.size, w.size], 1);
+    const pad = (w.k - 1) / 2;
+    const dcls = new wt.Dcls2d({ inChannels: w.c, outChannels: w.out, kernelCount: w.count, dilatedKernelSize: w.k, padding: pad, groups: w.groups, seed: 1 });
+    const conv = new wt.Conv2d({ inChannels: w.c, outChannels: w.out, kernelSize: w.k, padding: pad, groups: w.groups, seed: 1 });
+    const gy = random([w.n, w.out, w.size, w.size], 2);
+    const dclsMs = timeIt(() => {
+      dcls.forward(x);
+      dcls.backward(gy);
+    });
+    const convMs = timeIt(() => {
+      conv.forward(x);
+      conv.backward(gy);
+    });
+    rows.push({ backend: label, workload: w.name, dclsMs, convMs, overhead: dclsMs / convMs - 1 });
+  }
+}
+
+console.log(`DCLS layer vs a plain conv with the same dilated kernel, forward + backward, ${THREADS} threads, medians of ${REPEAT} runs in ms`);
+for (const r of rows) {
+  console.log(`  ${r.backend.padEnd(7)} ${r.workload.padEnd(44)} Dcls2d ${r.dclsMs.toFixed(1).padStart(8)}   Conv2d ${r.convMs.toFixed(1).padStart(8)}   overhead ${(100 * r.overhead).toFixed(1)}%`);
+}
+const out = opts.out ?? path.join(root, 'bench', 'results', `dcls-${new Date().toISOString().slice(0, 10)}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.availableParallelism(), node: process.version }, threads: THREADS, repeat: REPEAT, rows }, null, 2) + '\n');
+console.log(`results: ${path.relative(root, out)}`);
