@@ -4,6 +4,7 @@
 // difference is the kernel construction and its backward (weights and positions);
 // the goal is at most 10%. Workloads: the depthwise layer of ConvNeXt-dcls (C96,
 // 34 weights in 17x17, groups = C) and a dense one (C64 -> 64, 9 weights in 7x7).
+// The two run alternately; the overhead is the median of the paired ratios.
 // Prints medians and the overhead, and writes bench/results/dcls-<date>.json.
 //
 //   node bench/dcls.mjs [--repeat 10] [--threads 2] [--out FILE]
@@ -32,15 +33,20 @@ const WORKLOADS = [
 ];
 
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-function timeIt(fn) {
-  for (let i = 0; i < 2; i++) fn();
-  const times = [];
+/** Runs a and b alternately (so slow phases of a shared machine hit both): medians of each and of the ratios a / b. */
+function timePair(a, b) {
+  for (let i = 0; i < 2; i++) (a(), b());
+  const ta = [], tb = [], ratio = [];
   for (let i = 0; i < REPEAT; i++) {
-    const t = performance.now();
-    fn();
-    times.push(performance.now() - t);
+    let t = performance.now();
+    a();
+    ta.push(performance.now() - t);
+    t = performance.now();
+    b();
+    tb.push(performance.now() - t);
+    ratio.push(ta[i] / tb[i]);
   }
-  return median(times);
+  return { a: median(ta), b: median(tb), ratio: median(ratio) };
 }
 const random = (shape, seed) => {
   let s = seed;
@@ -56,15 +62,14 @@ for (const [label, init] of [['native', { backend: 'native', threads: THREADS }]
     const dcls = new wt.Dcls2d({ inChannels: w.c, outChannels: w.out, kernelCount: w.count, dilatedKernelSize: w.k, padding: pad, groups: w.groups, seed: 1 });
     const conv = new wt.Conv2d({ inChannels: w.c, outChannels: w.out, kernelSize: w.k, padding: pad, groups: w.groups, seed: 1 });
     const gy = random([w.n, w.out, w.size, w.size], 2);
-    const dclsMs = timeIt(() => {
+    const t = timePair(() => {
       dcls.forward(x);
       dcls.backward(gy);
-    });
-    const convMs = timeIt(() => {
+    }, () => {
       conv.forward(x);
       conv.backward(gy);
     });
-    rows.push({ backend: label, workload: w.name, dclsMs, convMs, overhead: dclsMs / convMs - 1 });
+    rows.push({ backend: label, workload: w.name, dclsMs: t.a, convMs: t.b, overhead: t.ratio - 1 });
   }
 }
 
