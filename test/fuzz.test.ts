@@ -447,7 +447,7 @@ const cdf = (v: number) => 0.5 * (1 + erf(v / Math.SQRT2));
 const pdf = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
 
 const layerCase = fc.record({
-  layer: fc.constantFrom('add', 'gelu', 'batchNorm2d train', 'batchNorm2d eval', 'linear', 'globalAvgPool2d', 'concatChannels', 'dropout'),
+  layer: fc.constantFrom('add', 'gelu', 'batchNorm2d train', 'batchNorm2d eval', 'linear', 'globalAvgPool2d', 'concatChannels', 'dropout', 'crossEntropy'),
   n: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), c2: fc.integer({ min: 1, max: 4 }),
   h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 21 }),
   p: fc.constantFrom(0, 0.1, 0.5, 0.9, 1), scale: fc.constantFrom(1, 4, 1e-3), seed,
@@ -584,6 +584,24 @@ function runLayer(c: LayerCase): void {
       close(gb2.data, b.data, 'concat grad b');
       return;
     }
+    case 'crossEntropy': {
+      const k = ch + c.c2, logits = randomTensor([n, k], s + 6);
+      logits.data.forEach((v, i) => (logits.data[i] = v * 10 * c.scale));
+      const labels = Array.from({ length: n }, (_, i) => (s + 7 * i) % k);
+      const grad = new Float64Array(n * k);
+      let loss = 0;
+      for (let i = 0; i < n; i++) {
+        const row = Array.from(logits.data.subarray(i * k, (i + 1) * k));
+        const max = Math.max(...row);
+        const logSum = max + Math.log(row.reduce((acc, v) => acc + Math.exp(v - max), 0));
+        loss += (logSum - row[labels[i]]) / n;
+        row.forEach((v, j) => (grad[i * k + j] = (Math.exp(v - logSum) - (j === labels[i] ? 1 : 0)) / n));
+      }
+      const r = wt.crossEntropy(logits, labels);
+      close([r.loss], [loss], 'cross-entropy loss');
+      close(r.grad.data, grad, 'cross-entropy grad');
+      return;
+    }
     case 'dropout': {
       const { y, mask } = wt.dropout(x, { p: c.p, seed: s });
       const keep = c.p < 1 ? 1 / (1 - c.p) : 0;
@@ -613,6 +631,9 @@ const layersInvalid = pick<{ label: string; call: () => unknown }>(
   fc.constantFrom<unknown>(undefined, 1, 'yes', null).map((v) => ({
     label: `batchNorm2d training ${String(v)}`, call: () => wt.batchNorm2d(lx(), null, null, randomTensor([3], 1), randomTensor([3], 2), { training: v as boolean }),
   })),
+  fc.constantFrom<unknown>(-1, 5, 1.5, NaN, '1').map((v) => ({ label: `crossEntropy label ${String(v)} of 5 classes`, call: () => wt.crossEntropy(randomTensor([2, 5], 1), [0, v as number]) })),
+  fc.integer({ min: 0, max: 4 }).filter((k) => k !== 2).map((k) => ({ label: `crossEntropy ${k} labels for 2 rows`, call: () => wt.crossEntropy(randomTensor([2, 5], 1), Array(k).fill(0)) })),
+  fc.constant({ label: 'crossEntropy on 4-D logits', call: () => wt.crossEntropy(lx(), [0, 0]) }),
   fc.integer({ min: 1, max: 9 }).filter((k) => k !== 4).map((k) => ({ label: `linear in features ${k} for 4`, call: () => wt.linear(randomTensor([2, 4], 1), randomTensor([3, k], 2), null) })),
   fc.integer({ min: 1, max: 5 }).filter((r) => r !== 4).map((r) => ({ label: `globalAvgPool2d rank ${r}`, call: () => wt.globalAvgPool2d(randomTensor(Array(r).fill(2), 1)) })),
   fc.integer({ min: 1, max: 5 }).filter((k) => k !== 4).map((k) => ({ label: `concatChannels sizes 4 vs ${k}`, call: () => wt.concatChannels(lx(), randomTensor([2, 1, k, 4], 2)) })),
