@@ -10,6 +10,7 @@ const x = randomTensor([2, 4, 8, 8], 1);
 const w = randomTensor([6, 2, 3, 3], 2);
 const b = randomTensor([6], 3);
 const conv = { padding: 1, groups: 2 };
+const NAN_FILL = Number.NaN;  // what 'out' holds before a call: every element must be written
 const dw = randomTensor([3, 2, 4], 4);
 const P = randomTensor([2, 3, 2, 4], 5);
 const dcls = { dilatedKernelSize: 7 };
@@ -28,6 +29,10 @@ const CASES: [string, wt.WTConvErrorCode, () => unknown][] = [
   ['weight of the wrong rank', 'E_SHAPE', () => wt.conv1d(randomTensor([1, 2, 9], 1), w, null)],
   ['bias of the wrong shape', 'E_SHAPE', () => wt.conv2d(x, w, randomTensor([5], 1), conv)],
   ['gradY of the wrong shape', 'E_SHAPE', () => wt.conv2dBackward(x, w, b, randomTensor([2, 6, 8, 7], 1), conv)],
+  ["option 'out' of the wrong shape", 'E_SHAPE', () => wt.conv2d(x, w, b, { ...conv, out: randomTensor([2, 6, 8, 7], 1) })],
+  ["option 'out' sharing memory with x", 'E_ARG', () => wt.conv2d(x, randomTensor([4, 2, 3, 3], 1), null, { ...conv, out: x })],
+  ["option 'out' not a tensor", 'E_DTYPE', () => wt.conv2d(x, w, b, { ...conv, out: new Float32Array(768) as unknown as wt.Tensor })],
+  ["convTranspose2d option 'out' of the wrong shape", 'E_SHAPE', () => wt.convTranspose2d(x, randomTensor([4, 3, 4, 4], 1), null, { stride: 2, out: randomTensor([2, 3, 16, 16], 1) })],
   ['more than 2^22 unfolded rows', 'E_SHAPE', () => wt.conv1d(randomTensor([1, 4097, 1024], 1), new wt.Tensor(new Float32Array(4097 * 1024), [1, 4097, 1024]), null)],
   ['weight not a tensor', 'E_DTYPE', () => wt.conv2d(x, [1, 2] as unknown as wt.Tensor, b, conv)],
   ['options not an object', 'E_ARG', () => wt.conv2d(x, w, b, 3 as unknown as wt.ConvOptions)],
@@ -84,6 +89,18 @@ for (const bk of BACKENDS) {
 
     it(`throws WTConvError with the right code in ${CASES.length} cases`, () => {
       for (const [label, code, fn] of CASES) expect(codeOf(fn), label).toBe(code);
+    });
+
+    it("writes into the 'out' option's tensor and returns it (conv2d, convTranspose2d)", () => {
+      const out = wt.Tensor.zeros([2, 6, 8, 8]);
+      out.data.fill(NAN_FILL);
+      expect(wt.conv2d(x, w, b, { ...conv, out })).toBe(out);
+      expect(out.data).toEqual(wt.conv2d(x, w, b, conv).data);
+      const wT = randomTensor([4, 3, 4, 4], 6);
+      const outT = wt.Tensor.zeros([2, 3, 16, 16]);
+      outT.data.fill(NAN_FILL);
+      expect(wt.convTranspose2d(x, wT, null, { stride: 2, padding: 1, out: outT })).toBe(outT);
+      expect(outT.data).toEqual(wt.convTranspose2d(x, wT, null, { stride: 2, padding: 1 }).data);
     });
 
     it(`is re-checked in the core in ${CORE.length} cases, and keeps working`, () => {

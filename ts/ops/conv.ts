@@ -12,6 +12,12 @@ type IntOption = number | readonly number[];
 export interface ConvOptions {
   /** A number or one value per spatial axis (default 1). */
   stride?: IntOption;
+  /**
+   * Forward only: a tensor of the output's shape to write into instead of a new
+   * one, so repeated calls reuse memory (fresh output memory costs page faults
+   * on every call). It must not share memory with x, the weight or the bias.
+   */
+  out?: Tensor;
   /** Zero padding on both sides of each axis, or 'valid' (0) / 'same' (stride 1, symmetric) (default 0). */
   padding?: IntOption | 'valid' | 'same';
   /** Default 1. */
@@ -22,6 +28,8 @@ export interface ConvOptions {
 
 export interface ConvTranspose2dOptions {
   stride?: IntOption;
+  /** Forward only: a tensor of the output's shape to write into (see ConvOptions.out). */
+  out?: Tensor;
   padding?: IntOption;
   /** Extra rows / columns at the bottom / right of the output (smaller than stride or dilation). */
   outputPadding?: IntOption;
@@ -123,9 +131,17 @@ export function planConv(dims: number, x: unknown, weight: unknown, bias: unknow
 const FORWARD: Record<number, KernelName> = { 1: 'conv1dForward', 2: 'conv2dForward', 3: 'conv3dForward' };
 const BACKWARD: Record<number, KernelName> = { 1: 'conv1dBackward', 2: 'conv2dBackward', 3: 'conv3dBackward' };
 
+/** The `out` option checked against the output shape and the inputs' memory, or a new tensor. */
+export function outputTensor(shape: number[], out: unknown, inputs: (Tensor | null)[]): Tensor {
+  if (out === undefined) return Tensor.zeros(shape);
+  const y = expectShape(out, shape, "option 'out'");
+  if (inputs.some((t) => t !== null && t.data.buffer === y.data.buffer)) fail('E_ARG', "option 'out': must not share memory with an input");
+  return y;
+}
+
 function forward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvOptions): Tensor {
   const p = planConv(dims, x, weight, bias, opts);
-  const y = Tensor.zeros(p.outShape);
+  const y = outputTensor(p.outShape, opts?.out, [x, weight, p.bias]);
   current().run(FORWARD[dims], [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
   return y;
 }
@@ -188,7 +204,7 @@ function planTranspose(x: unknown, weight: unknown, bias: unknown, opts: unknown
 /** F.conv_transpose2d: x (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw), bias (C_out) or null. */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvTranspose2dOptions): Tensor {
   const p = planTranspose(x, weight, bias, opts);
-  const y = Tensor.zeros(p.outShape);
+  const y = outputTensor(p.outShape, opts?.out, [x, weight, p.bias]);
   current().run('convTranspose2dForward', [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
   return y;
 }
