@@ -1,12 +1,14 @@
 // CPU benchmark of the WaveMix model (SPEC section 4b) on the peer workload
 // ../shared/peers/wavemix_w1_n16d64l1 (WaveMix-Lite-64/6-like, 16x3x32x32):
 // eval forward and a training step (forward + backward, batch statistics) on
-// ours (native, WASM threaded, WASM single-threaded), and the eval forward of
-// the exported ONNX model on ONNX Runtime for Node and Web, same weights.
+// ours (native, WASM threaded, WASM single-threaded), the eval forward of the
+// exported ONNX model on ONNX Runtime for Node and Web, and both on PyTorch
+// (bench/peers/pytorch_wavemix.py, when /usr/bin/python3 has torch), same weights.
 // Prints medians and ratios and writes bench/results/wavemix-<date>.json.
 //
 //   node bench/wavemix.mjs [--repeat 10] [--threads 2] [--out FILE]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,12 +75,43 @@ for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpN
   times[label] = { evalForward: await timeIt(() => session.run(input)) };
 }
 
+// PyTorch: the same model on the same input; its first logits must match ours.
+let ourLogits = null;
+{
+  await wt.init({ backend: 'native', threads: THREADS });
+  const model = new wt.WaveMix({
+    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
+    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
+  });
+  model.loadStateDict(tensors);
+  ourLogits = Array.from(model.eval().forward(x).data.subarray(0, c.num_classes));
+}
+try {
+  if (!existsSync('/usr/bin/python3')) throw new Error('/usr/bin/python3 not found');
+  execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  const r = JSON.parse(execFileSync('/usr/bin/python3', [path.join(root, 'bench', 'peers', 'pytorch_wavemix.py'),
+    path.join(peersDir, `${FILE}.weights.safetensors`), String(REPEAT), String(THREADS)], { encoding: 'utf8' }));
+  const scale = Math.max(...ourLogits.map(Math.abs));
+  const maxDiff = Math.max(...r.eval_logits.map((v, i) => Math.abs(v - ourLogits[i])));
+  if (!(maxDiff <= 1e-4 * scale)) throw new Error(`PyTorch's logits differ from ours by ${maxDiff} (scale ${scale}): not the same model`);
+  times.pytorch = { evalForward: r.eval_forward_ms, trainStep: r.train_step_ms, version: r.torch };
+} catch (e) {
+  times.pytorch = { absent: e.message.split('\n')[0] };
+}
+
 console.log(`${FILE} (${shape.join('x')}, ${THREADS} threads), medians of ${REPEAT} runs in ms`);
 for (const [label, t] of Object.entries(times)) {
+  if (t.absent) {
+    console.log(`  ${label.padEnd(14)} absent: ${t.absent}`);
+    continue;
+  }
   console.log(`  ${label.padEnd(14)} eval forward ${t.evalForward.toFixed(1).padStart(8)}${t.trainStep !== undefined ? `   training step ${t.trainStep.toFixed(1).padStart(8)}` : ''}`);
 }
 const ratio = (a, b) => (times[a] && times[b] ? (times[b].evalForward / times[a].evalForward).toFixed(2) : 'n/a');
 console.log(`  native vs ort-node: ${ratio('native', 'ort-node')}x; wasm threaded vs ort-web: ${ratio('wasm threaded', 'ort-web')}x (eval forward, > 1 is faster)`);
+if (times.pytorch?.trainStep) {
+  console.log(`  vs PyTorch: eval forward native ${ratio('native', 'pytorch')}x; training step native ${(times.pytorch.trainStep / times.native.trainStep).toFixed(2)}x, wasm threaded ${(times.pytorch.trainStep / times['wasm threaded'].trainStep).toFixed(2)}x`);
+}
 const out = opts.out ?? path.join(root, 'bench', 'results', `wavemix-${new Date().toISOString().slice(0, 10)}.json`);
 mkdirSync(path.dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({ workload: FILE, config: c, threads: THREADS, repeat: REPEAT, cpu: os.cpus()[0]?.model, times }, null, 2));

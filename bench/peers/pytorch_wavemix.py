@@ -1,0 +1,123 @@
+"""PyTorch peer of the WaveMix benchmark: the WaveMix model of SPEC section 4b
+(as the upstream PyTorch modules compute it: 1x1 reduction, a Haar DWT, per
+level Conv 1x1 -> GELU -> Dropout -> Conv 1x1 -> ConvTranspose 4x4/2 ->
+BatchNorm, residual blocks, pooled linear head) with the workload's weights,
+timed on the CPU: the eval forward and a training step (forward in training
+mode, cross-entropy, backward). Prints one JSON object, with the eval output's
+first logits so the caller can check that both sides compute the same model.
+
+usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS
+"""
+import json
+import math
+import struct
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        assert entry["dtype"] == "F32"
+        out[name] = torch.frombuffer(bytearray(data[8 + n + begin:8 + n + end]), dtype=torch.float32).reshape(entry["shape"])
+    return out, json.loads(header["__metadata__"]["config"])
+
+
+def haar_dwt(x):
+    """One level of the 2-D Haar DWT (zero mode, even sizes): LL and the three detail bands (N, C, 3, H/2, W/2)."""
+    a, b = x[:, :, 0::2, 0::2], x[:, :, 0::2, 1::2]
+    c, d = x[:, :, 1::2, 0::2], x[:, :, 1::2, 1::2]
+    ll = (a + b + c + d) / 2
+    lh = (a + b - c - d) / 2
+    hl = (a - b + c - d) / 2
+    hh = (a - b - c + d) / 2
+    return ll, torch.stack([lh, hl, hh], 2)
+
+
+def batch_norm(x, p, name, training):
+    return F.batch_norm(x, p[name + ".running_mean"], p[name + ".running_var"], p[name + ".weight"], p[name + ".bias"],
+                        training=training, momentum=0.1, eps=1e-5)
+
+
+def feed_forward(x, p, name, training):
+    x = F.conv2d(x, p[name + ".0.weight"], p[name + ".0.bias"])
+    x = F.gelu(x)
+    x = F.conv2d(x, p[name + ".3.weight"], p[name + ".3.bias"])
+    x = F.conv_transpose2d(x, p[name + ".4.weight"], p[name + ".4.bias"], stride=2, padding=1)
+    return batch_norm(x, p, name + ".5", training)
+
+
+def block(x, p, prefix, level, training):
+    r = F.conv2d(x, p[prefix + "reduction.weight"], p[prefix + "reduction.bias"])
+    levels = []
+    cur = r
+    for _ in range(level):
+        cur, high = haar_dwt(cur)
+        n, c, _, h, w = high.shape
+        levels.append(torch.cat([cur, high.reshape(n, c * 3, h, w)], 1))
+    up = None
+    for l in range(level, 0, -1):
+        name = prefix + ("feedforward" if level == 1 else f"feedforward{l}")
+        inp = levels[l - 1] if up is None else torch.cat([levels[l - 1], up], 1)
+        up = feed_forward(inp, p, name, training)
+    return up
+
+
+def model(x, p, cfg, training):
+    x = F.conv2d(x, p["conv.0.weight"], p["conv.0.bias"], padding=1)
+    x = F.conv2d(x, p["conv.1.weight"], p["conv.1.bias"], padding=1)
+    x = F.conv2d(x, p["conv.2.weight"], p["conv.2.bias"], stride=cfg["patch_size"])
+    x = batch_norm(F.gelu(x), p, "conv.4", training)
+    for i in range(cfg["depth"]):
+        x = block(x, p, f"layers.{i}.", cfg["level"], training) + x
+    x = x.mean((2, 3))
+    return F.linear(x, p["pool.2.weight"], p["pool.2.bias"])
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def main():
+    path = sys.argv[1]
+    repeat, threads = int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    weights, cfg = load_safetensors(path)
+    p = {k: (v.clone().requires_grad_(True) if "running" not in k else v.clone()) for k, v in weights.items()}
+    shape = (cfg["N"], cfg["in_channels"], cfg["H"], cfg["W"])
+    count = math.prod(shape)
+    # The benchmark's input: x[i] = sin(0.37 i).
+    x = torch.sin(torch.arange(count, dtype=torch.float64) * 0.37).to(torch.float32).reshape(shape)
+    labels = torch.arange(cfg["N"]) % cfg["num_classes"]
+    with torch.no_grad():
+        logits = model(x, p, cfg, training=False)
+    evals, steps = [], []
+    for i in range(repeat + 2):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            model(x, p, cfg, training=False)
+        t1 = time.perf_counter()
+        loss = F.cross_entropy(model(x, p, cfg, training=True), labels)
+        loss.backward()
+        t2 = time.perf_counter()
+        for k in list(p):
+            p[k].grad = None
+        if i >= 2:  # warm-up
+            evals.append((t1 - t0) * 1e3)
+            steps.append((t2 - t1) * 1e3)
+    print(json.dumps({"torch": torch.__version__, "threads": threads, "eval_forward_ms": median(evals),
+                      "train_step_ms": median(steps), "eval_logits": logits[0].tolist()}))
+
+
+if __name__ == "__main__":
+    main()
