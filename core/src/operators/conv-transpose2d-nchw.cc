@@ -123,13 +123,15 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
       }
       const size_t key = static_cast<size_t>(phase) * groups + grp;
       if (held != key) {
-        // W_phase[o][(c, ty, tx)] = weight[grp * cin_g + c][o][ry + sh * ty][rx + sw * tx]
-        float* dst = phase_weight;
-        for (int32_t o = 0; o < cout_g; ++o) {
-          for (int32_t c = 0; c < cin_g; ++c) {
-            const float* wc = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
+        // W_phase[o][(c, ty, tx)] = weight[grp * cin_g + c][o][ry + sh * ty][rx + sw * tx],
+        // read in the weight's own order (c, then o) so the reads stay sequential.
+        for (int32_t c = 0; c < cin_g; ++c) {
+          const float* wc = weight + (static_cast<size_t>(grp) * cin_g + c) * cout_g * kh * kw;
+          for (int32_t o = 0; o < cout_g; ++o) {
+            const float* wo = wc + static_cast<size_t>(o) * kh * kw;
+            float* dst = phase_weight + static_cast<size_t>(o) * k + static_cast<size_t>(c) * taps;
             for (int32_t ty = 0; ty < ay.taps; ++ty) {
-              for (int32_t tx = 0; tx < ax.taps; ++tx) *dst++ = wc[(ay.r + sh * ty) * kw + ax.r + sw * tx];
+              for (int32_t tx = 0; tx < ax.taps; ++tx) *dst++ = wo[(ay.r + sh * ty) * kw + ax.r + sw * tx];
             }
           }
         }
