@@ -15,9 +15,19 @@ size_t gemm_scratch_floats() {
   return static_cast<size_t>(kMc) * kKc + static_cast<size_t>(kKc) * kNc;
 }
 
+// Panels are written in whichever order reads the source sequentially: along k
+// when A's rows are contiguous (a row-major A), across the panel's rows otherwise.
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed) {
   for (int32_t i0 = 0; i0 < mc; i0 += mr) {
     const int32_t rows = std::min(mr, mc - i0);
+    if (a.col_stride == 1 && rows == mr) {
+      for (int32_t i = 0; i < mr; ++i) {
+        const float* row = a.at(i0 + i, 0);
+        for (int32_t p = 0; p < kc; ++p) packed[static_cast<size_t>(p) * mr + i] = row[p];
+      }
+      packed += static_cast<size_t>(kc) * mr;
+      continue;
+    }
     for (int32_t p = 0; p < kc; ++p) {
       for (int32_t i = 0; i < rows; ++i) packed[i] = *a.at(i0 + i, p);
       for (int32_t i = rows; i < mr; ++i) packed[i] = 0.0f;
@@ -29,6 +39,14 @@ void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed
 void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed) {
   for (int32_t j0 = 0; j0 < nc; j0 += nr) {
     const int32_t cols = std::min(nr, nc - j0);
+    if (b.row_stride == 1 && cols == nr) {  // a transposed B: its columns are contiguous
+      for (int32_t j = 0; j < nr; ++j) {
+        const float* column = b.at(0, j0 + j);
+        for (int32_t p = 0; p < kc; ++p) packed[static_cast<size_t>(p) * nr + j] = column[p];
+      }
+      packed += static_cast<size_t>(kc) * nr;
+      continue;
+    }
     for (int32_t p = 0; p < kc; ++p) {
       const float* row = b.at(p, j0);
       if (b.col_stride == 1) {
