@@ -245,7 +245,11 @@ wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, con
   size_t chunk = std::max<size_t>(1, std::min<size_t>(cin, kColBudget / (taps * tile)));
   const size_t groups = static_cast<size_t>(g.groups);
   if (groups * ceil_div_size(cin, chunk) < task_target()) {
-    chunk = std::max<size_t>(1, std::min(chunk, ceil_div_size(cin, ceil_div_size(task_target(), groups))));
+    // Narrower chunks for the threads, but at least two register tiles wide: the
+    // chunk's (channel, tap) columns are the GEMM's n, and a sliver of a tile
+    // wastes most of the microkernel's work.
+    const size_t min_chunk = std::min(chunk, ceil_div_size(2 * static_cast<size_t>(gemm_microkernel().nr), taps));
+    chunk = std::max(min_chunk, std::min(chunk, ceil_div_size(cin, ceil_div_size(task_target(), groups))));
   }
   const size_t chunks = ceil_div_size(cin, chunk);
   size_t out_chunk = static_cast<size_t>(cout);
