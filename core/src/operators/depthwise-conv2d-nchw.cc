@@ -1,4 +1,5 @@
 // Depthwise 2-D convolution, NCHW, any kernel size, stride and zero padding.
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -33,6 +34,42 @@ wtconv_status make_geometry(int32_t n, int32_t c, int32_t h, int32_t w, int32_t 
 
 // Floats rounded up to 64 bytes, so the scratch regions after each stay aligned.
 size_t round_up_floats(size_t floats) { return (floats + 15) / 16 * 16; }
+
+// Backward one channel per task, so the weight and bias gradients sum over the
+// batch without any cross-thread reduction. prepare(float scratch[extra_floats])
+// gives each chunk of tasks its plane step, plane(ch, p, grad_y of plane p, gw):
+// writes grad x of plane p and adds its share of channel ch's weight gradient
+// to gw (double, zeroed per channel); this function does the rest.
+template <typename Prepare>
+wtconv_status backward_by_channel(int32_t n, int32_t c, size_t out_plane, size_t taps,
+                                  size_t extra_floats, const float* grad_y, float* grad_weight,
+                                  float* grad_bias, Prepare&& prepare) {
+  const size_t gw_floats = round_up_floats(2 * taps);  // the doubles, in float units
+  auto body = [&](size_t begin, size_t end, void* scratch) {
+    double* gw = static_cast<double*>(scratch);
+    auto plane = prepare(static_cast<float*>(scratch) + gw_floats);
+    for (size_t ch = begin; ch < end; ++ch) {
+      std::memset(gw, 0, sizeof(double) * taps);
+      double gb = 0.0;
+      for (int32_t b = 0; b < n; ++b) {
+        const size_t p = static_cast<size_t>(b) * c + ch;
+        const float* gy = grad_y + p * out_plane;
+        plane(ch, p, gy, gw);
+        if (grad_bias != nullptr) {
+          float s = 0.0f;
+          for (size_t i = 0; i < out_plane; ++i) s += gy[i];
+          gb += s;
+        }
+      }
+      if (grad_weight != nullptr) {
+        for (size_t t = 0; t < taps; ++t) grad_weight[ch * taps + t] = static_cast<float>(gw[t]);
+      }
+      if (grad_bias != nullptr) grad_bias[ch] = static_cast<float>(gb);
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(static_cast<size_t>(c), sizeof(float) * (gw_floats + extra_floats), body);
+}
 
 }  // namespace
 }  // namespace wtconv
@@ -128,12 +165,11 @@ wtconv_status wtconv_depthwise_conv2d_backward(int32_t n, int32_t c, int32_t h, 
     g_layout.top = kh - 1 - pad_top;
     g_layout.left = kw - 1 - pad_left;
     const size_t floats = round_up_floats(x_layout.floats()) + round_up_floats(g_layout.floats()) + round_up_floats(taps);
-    auto body = [&](size_t begin, size_t end, void* scratch) {
+    auto prepare = [&](float* scratch) {
       PaddedPlane xp = x_layout, gp = g_layout;
-      xp.data = static_cast<float*>(scratch);
+      xp.data = scratch;
       gp.data = xp.data + round_up_floats(xp.floats());
       float* rotated = gp.data + round_up_floats(gp.floats());
-      double* gw = reinterpret_cast<double*>(rotated + round_up_floats(taps));
       std::memset(xp.data, 0, sizeof(float) * xp.floats());
       std::memset(gp.data, 0, sizeof(float) * gp.floats());
       auto fill = [](const PaddedPlane& dst, const float* src, int32_t rows, int32_t cols) {
@@ -142,64 +178,32 @@ wtconv_status wtconv_depthwise_conv2d_backward(int32_t n, int32_t c, int32_t h, 
                       sizeof(float) * cols);
         }
       };
-      for (size_t ch = begin; ch < end; ++ch) {
-        for (size_t t = 0; t < taps; ++t) rotated[t] = weight[ch * taps + taps - 1 - t];
-        std::memset(gw, 0, sizeof(double) * taps);
-        double gb = 0.0;
-        for (int32_t b = 0; b < n; ++b) {
-          const size_t p = static_cast<size_t>(b) * c + ch;
-          const float* gy = grad_y + p * out_plane;
-          fill(gp, gy, h, w);
-          if (grad_x != nullptr) dwconv2d_padded_forward(gp, kh, rotated, 1.0f, grad_x + p * in_plane, w);
-          if (grad_weight != nullptr) {
-            fill(xp, x + p * in_plane, h, w);
-            dwconv2d_padded_backward_weight(xp, kh, gp.interior(), gp.stride, gw);
-          }
-          if (grad_bias != nullptr) {
-            float s = 0.0f;
-            for (size_t i = 0; i < out_plane; ++i) s += gy[i];
-            gb += s;
-          }
+      return [=, rotated_channel = SIZE_MAX](size_t ch, size_t p, const float* gy, double* gw) mutable {
+        if (rotated_channel != ch) {
+          for (size_t t = 0; t < taps; ++t) rotated[t] = weight[ch * taps + taps - 1 - t];
+          rotated_channel = ch;
         }
+        fill(gp, gy, h, w);
+        if (grad_x != nullptr) dwconv2d_padded_forward(gp, kh, rotated, 1.0f, grad_x + p * in_plane, w);
         if (grad_weight != nullptr) {
-          for (size_t t = 0; t < taps; ++t) grad_weight[ch * taps + t] = static_cast<float>(gw[t]);
+          fill(xp, x + p * in_plane, h, w);
+          dwconv2d_padded_backward_weight(xp, kh, gp.interior(), gp.stride, gw);
         }
-        if (grad_bias != nullptr) grad_bias[ch] = static_cast<float>(gb);
-      }
-      return WTCONV_OK;
+      };
     };
-    return ThreadPool::instance().parallel_for(static_cast<size_t>(c), sizeof(float) * floats + sizeof(double) * taps, body);
+    return backward_by_channel(n, c, out_plane, taps, floats, grad_y, grad_weight, grad_bias, prepare);
   }
-  // One channel per task: the weight and bias gradients sum over the batch
-  // without any cross-thread reduction.
-  auto body = [&](size_t begin, size_t end, void* scratch) {
-    double* gw = static_cast<double*>(scratch);
-    for (size_t ch = begin; ch < end; ++ch) {
-      std::memset(gw, 0, sizeof(double) * taps);
-      double gb = 0.0;
-      for (int32_t b = 0; b < n; ++b) {
-        const size_t p = static_cast<size_t>(b) * c + ch;
-        const float* gy = grad_y + p * out_plane;
-        if (grad_x != nullptr) {
-          float* gx = grad_x + p * in_plane;
-          std::memset(gx, 0, sizeof(float) * in_plane);
-          dwconv2d_plane_backward_input(g, gy, weight + ch * taps, gx);
-        }
-        if (grad_weight != nullptr) dwconv2d_plane_backward_weight(g, x + p * in_plane, gy, gw);
-        if (grad_bias != nullptr) {
-          float s = 0.0f;
-          for (size_t i = 0; i < out_plane; ++i) s += gy[i];
-          gb += s;
-        }
+  auto prepare = [&](float*) {
+    return [&](size_t ch, size_t p, const float* gy, double* gw) {
+      if (grad_x != nullptr) {
+        float* gx = grad_x + p * in_plane;
+        std::memset(gx, 0, sizeof(float) * in_plane);
+        dwconv2d_plane_backward_input(g, gy, weight + ch * taps, gx);
       }
-      if (grad_weight != nullptr) {
-        for (size_t t = 0; t < taps; ++t) grad_weight[ch * taps + t] = static_cast<float>(gw[t]);
-      }
-      if (grad_bias != nullptr) grad_bias[ch] = static_cast<float>(gb);
-    }
-    return WTCONV_OK;
+      if (grad_weight != nullptr) dwconv2d_plane_backward_weight(g, x + p * in_plane, gy, gw);
+    };
   };
-  return ThreadPool::instance().parallel_for(static_cast<size_t>(c), sizeof(double) * taps, body);
+  return backward_by_channel(n, c, out_plane, taps, 0, grad_y, grad_weight, grad_bias, prepare);
 }
 
 }  // extern "C"
