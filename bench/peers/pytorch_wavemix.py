@@ -10,27 +10,13 @@ usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS
 """
 import json
 import math
-import struct
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        assert entry["dtype"] == "F32"
-        out[name] = torch.frombuffer(bytearray(data[8 + n + begin:8 + n + end]), dtype=torch.float32).reshape(entry["shape"])
-    return out, json.loads(header["__metadata__"]["config"])
+import safetensors_f32
 
 
 def haar_dwt(x):
@@ -92,7 +78,8 @@ def main():
     path = sys.argv[1]
     repeat, threads = int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
-    weights, cfg = load_safetensors(path)
+    weights, metadata = safetensors_f32.load(path)
+    cfg = json.loads(metadata["config"])
     p = {k: (v.clone().requires_grad_(True) if "running" not in k else v.clone()) for k, v in weights.items()}
     shape = (cfg["N"], cfg["in_channels"], cfg["H"], cfg["W"])
     count = math.prod(shape)

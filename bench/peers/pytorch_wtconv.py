@@ -5,7 +5,6 @@ forward and forward+backward on the CPU. Prints one JSON object.
 usage: pytorch_wtconv.py WEIGHTS.safetensors N C H W K LEVELS REPEAT THREADS
 """
 import json
-import struct
 import sys
 import time
 
@@ -13,21 +12,7 @@ import pywt
 import torch
 import torch.nn.functional as F
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        assert entry["dtype"] == "F32"
-        t = torch.frombuffer(bytearray(data[8 + n + begin:8 + n + end]), dtype=torch.float32)
-        out[name] = t.reshape(entry["shape"])
-    return out
+import safetensors_f32
 
 
 def wavelet_filters(name, channels):
@@ -80,7 +65,7 @@ def main():
     path = sys.argv[1]
     n, c, h, w, k, levels, repeat, threads = map(int, sys.argv[2:10])
     torch.set_num_threads(threads)
-    weights = load_safetensors(path)
+    weights, _ = safetensors_f32.load(path)
     params = {name: t.clone().requires_grad_(True) for name, t in weights.items() if "filter" not in name}
     wt_filter, iwt_filter = wavelet_filters("db1", c)
     x = torch.rand(n, c, h, w, requires_grad=True)
