@@ -30,8 +30,6 @@ constexpr size_t kPackedWeightBudget = size_t{1} << 20;
 // scratch size below (kMaxRows x nr floats) so none can overflow, even in wasm32.
 constexpr size_t kMaxRows = size_t{1} << 22;
 
-size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-size_t ceil_div_size(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Column tile of the reductions: fixed by the geometry alone (never by the
 // thread count), so the summation order is too.
@@ -39,9 +37,9 @@ size_t reduce_tile(size_t out_plane, size_t taps) {
   return std::min(out_plane, std::min<size_t>(kReduceTile, std::max<size_t>(gemm_microkernel().nr, kColBudget / taps)));
 }
 
-size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
-
 }  // namespace
+
+size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
 
 wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
                                  const int32_t in[3], int32_t out_channels,

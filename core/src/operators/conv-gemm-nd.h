@@ -9,6 +9,10 @@
 
 namespace wtconv {
 
+// Tasks a parallel convolution aims for: about four per thread, so uneven
+// tasks still balance.
+size_t task_target();
+
 // Validates the arguments of a `dims`-axis convolution (the last `dims` of the
 // 3 entries of each array are used; the others must be 1 / 0) and fills `g`
 // with PyTorch's output size floor((in + 2p - d(k-1) - 1) / s) + 1.

@@ -20,8 +20,6 @@ constexpr size_t kPhaseColumnBudget = size_t{1} << 18;  // floats of unfolded in
 constexpr size_t kPhaseWeightBudget = size_t{1} << 20;  // floats of a packed phase weight per thread
 
 int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-size_t ceil_div_size(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // One axis of one phase: the outputs o = s * q + r - p for q in [q0, q0 + count)
 // take the taps k = r + s * t (t < taps) from the inputs i = q - t.
@@ -56,7 +54,7 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
   const size_t nr = static_cast<size_t>(kernel.nr);
   size_t tile = std::min(max_q, std::max(nr, kPhaseColumnBudget / (k_max + cout_g) / nr * nr));
   const size_t blocks = static_cast<size_t>(phases) * n * groups;
-  const size_t want = 4 * static_cast<size_t>(ThreadPool::instance().threads());
+  const size_t want = task_target();
   if (blocks * ceil_div_size(max_q, tile) < want) {
     tile = std::min(tile, std::max(nr, round_up(ceil_div_size(max_q, ceil_div_size(want, blocks)), nr)));
   }
