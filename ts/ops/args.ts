@@ -55,3 +55,16 @@ export function record(v: unknown, what: string): Record<string, unknown> {
   }
   return v as Record<string, unknown>;
 }
+
+/**
+ * The tensor a forward op writes: the `out` option, checked against the output
+ * shape and against sharing memory with the named inputs, or a new tensor.
+ */
+export function outputTensor(shape: number[], out: unknown, inputs: Record<string, Tensor | null>): Tensor {
+  if (out === undefined) return Tensor.zeros(shape);
+  const y = expectShape(out, shape, "option 'out'");
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t !== null && t.data.buffer === y.data.buffer) fail('E_ARG', `option 'out': must not share memory with ${name}`);
+  }
+  return y;
+}

@@ -5,7 +5,7 @@ import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
 import { In, Out, type KernelName } from '../backends/backend.js';
 import { current } from '../runtime.js';
-import { expectShape, options } from './args.js';
+import { expectShape, options, outputTensor } from './args.js';
 
 type IntOption = number | readonly number[];
 
@@ -131,17 +131,9 @@ export function planConv(dims: number, x: unknown, weight: unknown, bias: unknow
 const FORWARD: Record<number, KernelName> = { 1: 'conv1dForward', 2: 'conv2dForward', 3: 'conv3dForward' };
 const BACKWARD: Record<number, KernelName> = { 1: 'conv1dBackward', 2: 'conv2dBackward', 3: 'conv3dBackward' };
 
-/** The `out` option checked against the output shape and the inputs' memory, or a new tensor. */
-export function outputTensor(shape: number[], out: unknown, inputs: (Tensor | null)[]): Tensor {
-  if (out === undefined) return Tensor.zeros(shape);
-  const y = expectShape(out, shape, "option 'out'");
-  if (inputs.some((t) => t !== null && t.data.buffer === y.data.buffer)) fail('E_ARG', "option 'out': must not share memory with an input");
-  return y;
-}
-
 function forward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvOptions): Tensor {
   const p = planConv(dims, x, weight, bias, opts);
-  const y = outputTensor(p.outShape, opts?.out, [x, weight, p.bias]);
+  const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias });
   current().run(FORWARD[dims], [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
   return y;
 }
@@ -204,7 +196,7 @@ function planTranspose(x: unknown, weight: unknown, bias: unknown, opts: unknown
 /** F.conv_transpose2d: x (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw), bias (C_out) or null. */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvTranspose2dOptions): Tensor {
   const p = planTranspose(x, weight, bias, opts);
-  const y = outputTensor(p.outShape, opts?.out, [x, weight, p.bias]);
+  const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias });
   current().run('convTranspose2dForward', [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
   return y;
 }

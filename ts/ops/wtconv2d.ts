@@ -1,11 +1,11 @@
 // WTConv2d (SPEC section 1): validation and memory here, arithmetic in
 // core/src/operators/wtconv2d-nchw.cc through the C ABI.
 import { fail } from '../errors.js';
-import { Tensor, allocFloat32 } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
 import { waveletId, type WaveletName } from '../wavelets.js';
-import { expectShape, intIn, intPair, nchw, options, param, record } from './args.js';
+import { expectShape, intIn, intPair, nchw, options, outputTensor, param, record } from './args.js';
 
 export interface WTConv2dOptions {
   /** Wavelet levels (default: as many as `params` has `wavelet_convs.{i}.weight`). */
@@ -95,13 +95,7 @@ function paramArgs(p: Plan) {
 /** WTConv2d forward: x (N, C, H, W) -> (N, C, ceil(H / sh), ceil(W / sw)). */
 export function wtconv2d(x: Tensor, params: WTConv2dParams, opts?: WTConv2dOptions): Tensor {
   const p = plan(x, params, opts);
-  const shape = [p.n, p.c, p.outH, p.outW];
-  const out = opts?.out;
-  if (out !== undefined) {
-    expectShape(out, shape, "option 'out'");
-    if (out.data.buffer === x.data.buffer) fail('E_ARG', "option 'out': must not share memory with x");
-  }
-  const y = out ?? new Tensor(allocFloat32(p.n * p.c * p.outH * p.outW), shape);
+  const y = outputTensor([p.n, p.c, p.outH, p.outW], opts?.out, { x });
   current().run('wtconv2dForward', [...p.dims, new In(x), ...paramArgs(p), new Out(y)]);
   return y;
 }
