@@ -1,7 +1,7 @@
 // The one vector abstraction of the core: GCC/Clang vector extensions of
-// kLanes floats. A kernel written with it compiles, from one source, to AVX-512
-// (one zmm), AVX2 (two ymm) or SSE2 (four xmm) in the clones that
-// WTCONV_MULTIVERSION makes, and to WebAssembly SIMD128. Everything here is
+// kLanes floats. A kernel written with it compiles, from one source, to AVX-512,
+// AVX2 or SSE2 in the clones that WTCONV_MULTIVERSION makes (see the lane
+// count below), and to WebAssembly SIMD128. Everything here is
 // always_inline so each clone lowers it to its own ISA.
 #pragma once
 
@@ -10,16 +10,19 @@
 namespace wtconv {
 namespace simd {
 
-// 16 lanes natively (one zmm, two ymm); in WebAssembly one v128, since V8 has
-// only 16 vector registers and wider vectors there spill. A translation unit
-// built for one ISA sets its own width (the ISA variants of
-// depthwise-conv2d-padded-*.cc: 16 for AVX-512, 8 for AVX2, 4 for SSE2), and the
-// lane count is part of every name here, so variants never collide.
+// By default 8 lanes natively: one ymm in the AVX2 clone of WTCONV_MULTIVERSION
+// code, whose 16 registers then hold a whole kernel (at 16 lanes, a pair of ymm
+// per value, they spill to the stack), two xmm in SSE2, half a zmm in the
+// AVX-512 clone; in WebAssembly one v128, since V8 has only 16 vector registers
+// and wider vectors there spill. A translation unit built for one ISA sets its
+// own width (the ISA variants of depthwise-conv2d-padded-*.cc and
+// gemm-microkernel-*.cc: 16 for AVX-512, 8 for AVX2, 4 for SSE2), and the lane
+// count is part of every name here, so variants never collide.
 #ifndef WTCONV_SIMD_LANES
 #if defined(__wasm__)
 #define WTCONV_SIMD_LANES 4
 #else
-#define WTCONV_SIMD_LANES 16
+#define WTCONV_SIMD_LANES 8
 #endif
 #endif
 #define WTCONV_SIMD_NS_(n) lanes##n

@@ -7,12 +7,6 @@
 #include <cstring>
 
 #include "../common.h"
-// 8 lanes natively: one ymm in the AVX2 clone, whose 16 registers then hold the
-// whole computation (at 16 lanes it spills to the stack), two xmm in SSE2, half a
-// zmm in the AVX-512 clone. WebAssembly keeps simd.h's 4.
-#if !defined(__wasm__)
-#define WTCONV_SIMD_LANES 8
-#endif
 #include "../simd.h"
 
 namespace wtconv {
