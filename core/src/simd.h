@@ -62,5 +62,33 @@ WTCONV_INLINE float reduce_add(vf v) {
 }
 
 }  // inline namespace lanesN
+
+// Four floats whatever the native width (one xmm / v128): data movement of
+// the packing and unfolding kernels (deinterleaves and transposes).
+typedef float f4 __attribute__((vector_size(16)));
+typedef int i4 __attribute__((vector_size(16)));
+WTCONV_INLINE f4 load4(const float* p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+WTCONV_INLINE void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof(v)); }
+#if defined(__clang__)
+#define WTCONV_SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shufflevector(a, b, i0, i1, i2, i3)
+#else
+#define WTCONV_SHUFFLE4(a, b, i0, i1, i2, i3) __builtin_shuffle(a, b, i4{i0, i1, i2, i3})
+#endif
+// Lanes 0, 2 of a and 0, 2 of b.
+WTCONV_INLINE f4 even_lanes(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 2, 4, 6); }
+// Rows r0..r3 of a 4 x 4 block become its columns.
+WTCONV_INLINE void transpose4(f4& r0, f4& r1, f4& r2, f4& r3) {
+  const f4 a0 = WTCONV_SHUFFLE4(r0, r1, 0, 4, 1, 5), a1 = WTCONV_SHUFFLE4(r0, r1, 2, 6, 3, 7);
+  const f4 a2 = WTCONV_SHUFFLE4(r2, r3, 0, 4, 1, 5), a3 = WTCONV_SHUFFLE4(r2, r3, 2, 6, 3, 7);
+  r0 = WTCONV_SHUFFLE4(a0, a2, 0, 1, 4, 5);
+  r1 = WTCONV_SHUFFLE4(a0, a2, 2, 3, 6, 7);
+  r2 = WTCONV_SHUFFLE4(a1, a3, 0, 1, 4, 5);
+  r3 = WTCONV_SHUFFLE4(a1, a3, 2, 3, 6, 7);
+}
+
 }  // namespace simd
 }  // namespace wtconv

@@ -81,6 +81,11 @@ void ThreadPool::free_workspace() {
   workspace_bytes_ = 0;
 }
 
+uint64_t new_scratch_call() {
+  static std::atomic<uint64_t> calls{0};
+  return calls.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 wtconv_status ThreadPool::run_share(int32_t index) {
   void* scratch = static_cast<char*>(workspace_) + scratch_stride_ * static_cast<size_t>(index);
 #ifdef WTCONV_SINGLE_THREADED

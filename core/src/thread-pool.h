@@ -12,6 +12,20 @@
 
 namespace wtconv {
 
+// A thread's scratch outlives the chunks of one parallel region, so a body
+// may leave work there for its own later chunks (a packed weight). ScratchTag,
+// kept at the start of the scratch, names what it holds: `call` comes from
+// new_scratch_call(), unique per region, so nothing left by another call (or
+// an uninitialised workspace) is ever taken for it.
+struct ScratchTag {
+  uint64_t call;
+  uint64_t key;
+  bool holds(uint64_t c, uint64_t k) const { return call == c && key == k; }
+};
+// Bytes a ScratchTag takes at the start of a scratch (keeps what follows 64-byte aligned).
+constexpr size_t kScratchTagBytes = 64;
+uint64_t new_scratch_call();
+
 class ThreadPool {
  public:
   using Body = wtconv_status (*)(void* context, size_t begin, size_t end, void* scratch);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../simd.h"
 #include "gemm.h"
 
 namespace wtconv {
@@ -40,9 +41,30 @@ void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed
   for (int32_t j0 = 0; j0 < nc; j0 += nr) {
     const int32_t cols = std::min(nr, nc - j0);
     if (b.row_stride == 1 && cols == nr) {  // a transposed B: its columns are contiguous
-      for (int32_t j = 0; j < nr; ++j) {
-        const float* column = b.at(0, j0 + j);
-        for (int32_t p = 0; p < kc; ++p) packed[static_cast<size_t>(p) * nr + j] = column[p];
+      // 4 x 4 blocks transposed in registers: vector loads down 4 columns,
+      // vector stores along 4 packed rows (nr is a multiple of 4).
+      for (int32_t j = 0; j < nr; j += 4) {
+        const float* c0 = b.at(0, j0 + j);
+        const float* c1 = b.at(0, j0 + j + 1);
+        const float* c2 = b.at(0, j0 + j + 2);
+        const float* c3 = b.at(0, j0 + j + 3);
+        float* dst = packed + j;
+        int32_t p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          simd::f4 r0 = simd::load4(c0 + p), r1 = simd::load4(c1 + p), r2 = simd::load4(c2 + p), r3 = simd::load4(c3 + p);
+          simd::transpose4(r0, r1, r2, r3);
+          simd::store4(dst + static_cast<size_t>(p) * nr, r0);
+          simd::store4(dst + static_cast<size_t>(p + 1) * nr, r1);
+          simd::store4(dst + static_cast<size_t>(p + 2) * nr, r2);
+          simd::store4(dst + static_cast<size_t>(p + 3) * nr, r3);
+        }
+        for (; p < kc; ++p) {
+          float* row = dst + static_cast<size_t>(p) * nr;
+          row[0] = c0[p];
+          row[1] = c1[p];
+          row[2] = c2[p];
+          row[3] = c3[p];
+        }
       }
       packed += static_cast<size_t>(kc) * nr;
       continue;
@@ -118,6 +140,35 @@ void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
                         bool accumulate, float* scratch) {
   blocked(kernel, m, n, k, MatrixView{nullptr, 0, 0}, packed_a, b, c, ldc, accumulate, scratch);
+}
+
+size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n) {
+  return static_cast<size_t>(round_up_to(n, kernel.nr)) * static_cast<size_t>(k);
+}
+
+void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
+                         const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
+                         bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) {
+      for (int32_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    }
+    return;
+  }
+  const size_t n_padded = static_cast<size_t>(round_up_to(n, kernel.nr));
+  for (int32_t jc = 0; jc < n; jc += kNc) {
+    const int32_t nc = std::min(kNc, n - jc);
+    for (int32_t pc = 0; pc < k; pc += kKc) {
+      const int32_t kc = std::min(kKc, k - pc);
+      const float* pb = packed_b + static_cast<size_t>(pc) * n_padded + static_cast<size_t>(jc) * kc;
+      for (int32_t ic = 0; ic < m; ic += kMc) {
+        const int32_t mc = std::min(kMc, m - ic);
+        const float* pa = packed_a + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
+        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0);
+      }
+    }
+  }
 }
 
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,

@@ -79,6 +79,18 @@ void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
                         bool accumulate, float* scratch);
 
+// B packed whole, for producers that can write the panel layout directly (an
+// unfolding that would otherwise be written out and packed again): the k rows
+// run in blocks of gemm_blocking::kKc; block pc (kc = min(kKc, k - pc) rows)
+// starts at pc * round_up(n, nr), its panel of columns [j, j + nr) at
+// + j * kc, and element (p, j + i) of that panel at + (p - pc) * nr + i.
+// Columns past n are padding (any finite value: their results are dropped).
+size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n);
+// gemm_with_packed_a() with B packed whole as well (no packing at all).
+void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
+                         const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
+                         bool accumulate);
+
 // Packs rows [0, mc) x columns [0, kc) of A into mr-row panels (zero-padded).
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed);
 // Packs rows [0, kc) x columns [0, nc) of B into nr-column panels (zero-padded).

@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../simd.h"
+#include "gemm.h"
+
 namespace wtconv {
 namespace {
 
@@ -50,23 +53,9 @@ struct ValidColumns {
   }
 };
 
-// Four floats as one vector (SSE2 natively, SIMD128 in WebAssembly).
-typedef float f4 __attribute__((vector_size(16)));
-typedef int32_t i4 __attribute__((vector_size(16)));
-inline f4 load4(const float* p) {
-  f4 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof(v)); }
-// Lanes 0, 2 of a and 0, 2 of b.
-inline f4 even_lanes(f4 a, f4 b) {
-#if defined(__clang__)
-  return __builtin_shufflevector(a, b, 0, 2, 4, 6);
-#else
-  return __builtin_shuffle(a, b, i4{0, 2, 4, 6});
-#endif
-}
+using simd::even_lanes;
+using simd::load4;
+using simd::store4;
 
 }  // namespace
 
@@ -120,6 +109,123 @@ void im2col(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_
         }
       }
     }
+  }
+}
+
+namespace {
+
+// The window of a column tile (padded coordinates): output rows (od, oh) of the
+// tile read padded planes [z0, z0 + depth) and rows [y0, y0 + rows); a row holds
+// the stride phases of the padded input columns one after another, `width`
+// columns each (column xq of phase p is padded column xq * sw + p).
+struct Window {
+  int32_t z0, depth, y0, rows, width;
+  size_t row_stride() const { return static_cast<size_t>(width); }
+  Window(const ConvGeometry& g, size_t j0, size_t j1) {
+    const size_t r_first = j0 / g.out[2], r_last = (j1 - 1) / g.out[2];
+    const int32_t od_first = static_cast<int32_t>(r_first / g.out[1]);
+    const int32_t od_last = static_cast<int32_t>(r_last / g.out[1]);
+    z0 = od_first * g.stride[0];
+    depth = (od_last - od_first) * g.stride[0] + (g.kernel[0] - 1) * g.dilation[0] + 1;
+    int32_t oh_first = 0, oh_last = g.out[1] - 1;  // all rows when the tile spans planes
+    if (od_first == od_last) {
+      oh_first = static_cast<int32_t>(r_first % g.out[1]);
+      oh_last = static_cast<int32_t>(r_last % g.out[1]);
+    }
+    y0 = oh_first * g.stride[1];
+    rows = (oh_last - oh_first) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
+    width = g.out[2] + (g.kernel[2] - 1) * g.dilation[2] / g.stride[2];
+  }
+  size_t channel_floats(const ConvGeometry& g) const {
+    return static_cast<size_t>(depth) * rows * g.stride[2] * width;
+  }
+};
+
+}  // namespace
+
+size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, size_t j1) {
+  return static_cast<size_t>(channels) * Window(g, j0, j1).channel_floats(g);
+}
+
+void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0,
+                   size_t j1, int32_t nr, float* window, ptrdiff_t* offsets, float* packed) {
+  const Window win(g, j0, j1);
+  const int32_t sw = g.stride[2], pw = g.pad[2], in_w = g.in[2];
+  const size_t phase_stride = static_cast<size_t>(win.width);
+  const size_t row_stride = phase_stride * sw;
+  const size_t plane_stride = row_stride * win.rows;
+  const size_t channel_stride = plane_stride * win.depth;
+  const size_t plane = g.in_plane();
+  // The window: padded row (z0 + z, y0 + y) of each channel, phase by phase.
+  for (int32_t c = c0; c < c1; ++c) {
+    const float* xc = x + c * plane;
+    float* dst = window + (c - c0) * channel_stride;
+    for (int32_t z = 0; z < win.depth; ++z) {
+      const int32_t iz = win.z0 + z - g.pad[0];
+      for (int32_t y = 0; y < win.rows; ++y, dst += row_stride) {
+        const int32_t iy = win.y0 + y - g.pad[1];
+        if (iz < 0 || iz >= g.in[0] || iy < 0 || iy >= g.in[1]) {
+          std::fill(dst, dst + row_stride, 0.0f);
+          continue;
+        }
+        const float* src = xc + (static_cast<size_t>(iz) * g.in[1] + iy) * in_w;
+        for (int32_t p = 0; p < sw; ++p) {
+          // ix = xq * sw + p - pw inside [0, in_w) for xq in [lo, hi)
+          float* out = dst + p * phase_stride;
+          const int32_t lo = std::min(win.width, std::max(0, (pw - p + sw - 1) / sw));
+          const int32_t hi = std::max(lo, std::min(win.width, (in_w + pw - p + sw - 1) / sw));
+          std::fill(out, out + lo, 0.0f);
+          if (lo < hi) {
+            const float* s = src + (static_cast<ptrdiff_t>(lo) * sw + p - pw);
+            if (sw == 1) {
+              for (int32_t xq = lo; xq < hi; ++xq) out[xq] = s[xq - lo];
+            } else {
+              for (int32_t xq = lo; xq < hi; ++xq) out[xq] = s[static_cast<ptrdiff_t>(xq - lo) * sw];
+            }
+          }
+          std::fill(out + hi, out + win.width, 0.0f);
+        }
+      }
+    }
+  }
+  // offsets[j]: column j's place in the window for tap (0, 0, 0); padding
+  // columns repeat the last one.
+  const size_t width = j1 - j0, padded = (width + nr - 1) / nr * nr;
+  for_each_row(g, 0, 0, j0, j1, [&](size_t j, int32_t ow0, int32_t ow1, int32_t, int32_t) {
+    (void)ow1;
+    const size_t r = j / g.out[2];
+    const int32_t oh = static_cast<int32_t>(r % g.out[1]), od = static_cast<int32_t>(r / g.out[1]);
+    const ptrdiff_t base = static_cast<ptrdiff_t>(od * g.stride[0] - win.z0) * plane_stride +
+                           static_cast<ptrdiff_t>(oh * g.stride[1] - win.y0) * row_stride;
+    for (int32_t ow = ow0; ow < ow1; ++ow) offsets[j - j0 + (ow - ow0)] = base + ow;
+  });
+  for (size_t j = width; j < padded; ++j) offsets[j] = offsets[width - 1];
+  // Row kk = (c, kz, ky, kx) of the packed block, panel by panel.
+  const int32_t taps = static_cast<int32_t>(g.taps());
+  const int32_t k = (c1 - c0) * taps;
+  for (int32_t pc = 0; pc < k; pc += gemm_blocking::kKc) {
+    const int32_t kc = std::min(gemm_blocking::kKc, k - pc);
+    for (int32_t kk = pc; kk < pc + kc; ++kk) {
+      const int32_t c = kk / taps, t = kk % taps;
+      const int32_t kx = t % g.kernel[2], ky = (t / g.kernel[2]) % g.kernel[1], kz = t / (g.kernel[2] * g.kernel[1]);
+      const int32_t dx = kx * g.dilation[2];
+      const float* src = window + c * channel_stride + static_cast<size_t>(kz) * g.dilation[0] * plane_stride +
+                         static_cast<size_t>(ky) * g.dilation[1] * row_stride + (dx % sw) * phase_stride + dx / sw;
+      float* row = packed + static_cast<size_t>(kk - pc) * nr;
+      for (size_t j = 0; j < padded; j += nr, row += static_cast<size_t>(kc) * nr) {
+        for (int32_t g0 = 0; g0 < nr; g0 += 8) {
+          // Offsets rise strictly over the tile's columns (not over its padding),
+          // so 8 of them spanning 7 are consecutive.
+          const ptrdiff_t* off = offsets + j + g0;
+          if (j + g0 + 8 <= width && off[7] - off[0] == 7) {
+            std::memcpy(row + g0, src + off[0], 8 * sizeof(float));
+          } else {
+            for (int i = 0; i < 8; ++i) row[g0 + i] = src[off[i]];
+          }
+        }
+      }
+    }
+    packed += static_cast<size_t>(kc) * padded;
   }
 }
 

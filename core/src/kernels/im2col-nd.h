@@ -29,6 +29,17 @@ struct ConvGeometry {
 void im2col(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0, size_t j1,
             float* col);
 
+// im2col() written straight into the GEMM's whole packed-B layout (gemm.h) of
+// an nr-column microkernel (nr a multiple of 8), with k = (c1 - c0) * taps rows:
+// no unfolded matrix is written and packed again. It reads through `window`, a
+// zero-padded copy of the input rows the tile reads with each row split into its
+// stride phases, so every tap reads consecutive columns and runs of 8 columns
+// are block copies. Scratch: im2col_window_floats() floats of window and
+// round_up(j1 - j0, nr) offsets.
+size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, size_t j1);
+void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0,
+                   size_t j1, int32_t nr, float* window, ptrdiff_t* offsets, float* packed);
+
 // The adjoint: x[c][...] += col[...] for the same rows and columns.
 void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1, size_t j0,
                 size_t j1, float* x);

@@ -122,36 +122,56 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
     tile = std::min(tile, std::max<size_t>(nr, round_up(ceil_div_size(out_plane, want), nr)));
   }
   const size_t tiles = ceil_div_size(out_plane, tile);
-  const size_t col_floats = pointwise ? 0 : round_up(static_cast<size_t>(k) * tile, 16);
   const GemmMicrokernel& kernel = gemm_microkernel();
   size_t weight_floats = round_up(gemm_packed_a_floats(kernel, cout, k), 16);
   if (weight_floats > kPackedWeightBudget) weight_floats = 0;
+  // With the weight packed, the unfolding is written straight into the packed-B
+  // layout (im2col_packed) when its window of the input is small enough.
+  size_t window_floats = 0;
+  for (size_t j0 = 0; j0 < out_plane && !pointwise; j0 += tile) {
+    window_floats = std::max(window_floats, im2col_window_floats(g, cin, j0, std::min(out_plane, j0 + tile)));
+  }
+  const bool unfold_packed = !pointwise && weight_floats != 0 && window_floats <= kColBudget;
+  window_floats = unfold_packed ? round_up(window_floats, 16) : 0;
+  const size_t offset_floats = unfold_packed ? round_up(round_up(tile, nr) * (sizeof(ptrdiff_t) / sizeof(float)), 16) : 0;
+  const size_t col_floats = pointwise ? 0
+                            : unfold_packed ? round_up(gemm_packed_b_floats(kernel, k, static_cast<int32_t>(tile)), 16)
+                                            : round_up(static_cast<size_t>(k) * tile, 16);
+  const uint64_t call = new_scratch_call();
   auto body = [&](size_t begin, size_t end, void* scratch) {
-    float* col = static_cast<float*>(scratch);
+    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // the group whose weight packed_weight holds
+    float* col = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
     float* packed_weight = col + col_floats;
-    float* packs = packed_weight + weight_floats;
-    int32_t packed_group = -1;  // the group whose weight packed_weight holds
+    float* window = packed_weight + weight_floats;
+    ptrdiff_t* offsets = reinterpret_cast<ptrdiff_t*>(window + window_floats);
+    float* packs = window + window_floats + offset_floats;
     for (size_t task = begin; task < end; ++task) {
       const size_t block = task / tiles;
       const size_t j0 = (task % tiles) * tile, j1 = std::min(out_plane, j0 + tile);
       const int32_t n = static_cast<int32_t>(block / g.groups), grp = static_cast<int32_t>(block % g.groups);
       const float* xg = x + (static_cast<size_t>(n) * g.in_channels + static_cast<size_t>(grp) * cin) * in_plane;
       float* yg = y + (static_cast<size_t>(n) * g.out_channels + static_cast<size_t>(grp) * cout) * out_plane;
-      MatrixView b{xg + j0, static_cast<ptrdiff_t>(in_plane), 1};
-      if (!pointwise) {
-        im2col(g, xg, 0, cin, j0, j1, col);
-        b = MatrixView{col, static_cast<ptrdiff_t>(j1 - j0), 1};
-      }
       const MatrixView a{weight + static_cast<size_t>(grp) * cout * k, k, 1};
-      if (weight_floats != 0) {
-        if (packed_group != grp) {
-          gemm_pack_a_whole(kernel, cout, k, a, packed_weight);
-          packed_group = grp;
-        }
-        gemm_with_packed_a(kernel, cout, static_cast<int32_t>(j1 - j0), k, packed_weight, b, yg + j0,
-                           static_cast<ptrdiff_t>(out_plane), false, packs);
+      if (weight_floats != 0 && !held->holds(call, static_cast<uint64_t>(grp))) {
+        gemm_pack_a_whole(kernel, cout, k, a, packed_weight);
+        *held = ScratchTag{call, static_cast<uint64_t>(grp)};
+      }
+      const int32_t width = static_cast<int32_t>(j1 - j0);
+      const ptrdiff_t ldy = static_cast<ptrdiff_t>(out_plane);
+      if (unfold_packed) {
+        im2col_packed(g, xg, 0, cin, j0, j1, kernel.nr, window, offsets, col);
+        gemm_with_packed_ab(kernel, cout, width, k, packed_weight, col, yg + j0, ldy, false);
       } else {
-        gemm_with(kernel, cout, static_cast<int32_t>(j1 - j0), k, a, b, yg + j0, static_cast<ptrdiff_t>(out_plane), false, packs);
+        MatrixView b{xg + j0, static_cast<ptrdiff_t>(in_plane), 1};
+        if (!pointwise) {
+          im2col(g, xg, 0, cin, j0, j1, col);
+          b = MatrixView{col, width, 1};
+        }
+        if (weight_floats != 0) {
+          gemm_with_packed_a(kernel, cout, width, k, packed_weight, b, yg + j0, ldy, false, packs);
+        } else {
+          gemm_with(kernel, cout, width, k, a, b, yg + j0, ldy, false, packs);
+        }
       }
       if (bias != nullptr) {
         for (int32_t o = 0; o < cout; ++o) {
@@ -163,7 +183,9 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
     }
     return WTCONV_OK;
   };
-  return ThreadPool::instance().parallel_for(blocks * tiles, sizeof(float) * (col_floats + weight_floats + gemm_scratch_floats()), body);
+  return ThreadPool::instance().parallel_for(
+      blocks * tiles, kScratchTagBytes + sizeof(float) * (col_floats + weight_floats + window_floats + offset_floats + gemm_scratch_floats()),
+      body);
 }
 
 wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,

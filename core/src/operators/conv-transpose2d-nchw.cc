@@ -59,27 +59,58 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
     tile = std::min(tile, std::max(nr, round_up(ceil_div_size(max_q, ceil_div_size(want, blocks)), nr)));
   }
   const size_t tiles = ceil_div_size(max_q, tile);
-  const size_t col_floats = round_up(k_max * tile, 16);
+  // The input rows and columns a tile reads, zero-padded, bounded over the phases.
+  size_t window_floats = 0;
+  for (int32_t phase = 0; phase < phases; ++phase) {
+    const PhaseAxis ay = PhaseAxis::make(phase / sw, kh, sh, ph, oh);
+    const PhaseAxis ax = PhaseAxis::make(phase % sw, kw, sw, pw, ow);
+    if (ay.count == 0 || ax.count == 0) continue;
+    const size_t grid_rows = std::min<size_t>(ay.count, (tile - 1) / ax.count + 2);
+    const size_t rows = grid_rows + std::max(ay.taps, 1) - 1;
+    const size_t cols = static_cast<size_t>(ax.count) + std::max(ax.taps, 1) - 1;
+    window_floats = std::max(window_floats, static_cast<size_t>(cin_g) * rows * cols);
+  }
+  window_floats = round_up(window_floats, 16);
+  // The unfolded tile, written straight into the GEMM's packed-B layout, and
+  // the window offset of each of its columns.
+  const size_t col_floats = round_up(gemm_packed_b_floats(kernel, static_cast<int32_t>(k_max), static_cast<int32_t>(tile)), 16);
+  const size_t offset_floats = round_up(round_up(tile, nr) * (sizeof(ptrdiff_t) / sizeof(float)), 16);
   const size_t product_floats = round_up(static_cast<size_t>(cout_g) * tile, 16);
   const size_t phase_weight_floats = round_up(static_cast<size_t>(cout_g) * k_max, 16);
   size_t packed_floats = round_up(gemm_packed_a_floats(kernel, cout_g, static_cast<int32_t>(k_max)), 16);
   if (packed_floats > kPhaseWeightBudget) packed_floats = 0;
+  // When every phase's packed weight fits, a thread keeps all of them and takes
+  // the tasks image by image (an image's outputs stay in cache while its phases
+  // fill them in); otherwise one phase's weight, and the tasks phase by phase.
+  const bool all_phases = packed_floats != 0 && packed_floats * phases <= kPhaseWeightBudget;
+  const size_t held_phases = all_phases ? static_cast<size_t>(phases) : 1;
+  const uint64_t call = new_scratch_call();
   const size_t in_plane = static_cast<size_t>(h) * w, out_plane = static_cast<size_t>(oh) * ow;
   auto body = [&](size_t begin, size_t end, void* scratch) {
-    float* col = static_cast<float*>(scratch);
+    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // (group, phase or all) packed holds
+    float* col = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
     float* product = col + col_floats;
     float* phase_weight = product + product_floats;
     float* packed = phase_weight + phase_weight_floats;
-    float* packs = packed + packed_floats;
-    size_t held = SIZE_MAX;  // the (phase, group) whose weight phase_weight / packed hold
+    float* window = packed + packed_floats * held_phases;
+    ptrdiff_t* offsets = reinterpret_cast<ptrdiff_t*>(window + window_floats);
+    float* packs = window + window_floats + offset_floats;
     for (size_t task = begin; task < end; ++task) {
-      // phase-major, then group, image and column tile: neighbouring tasks share a weight
+      // (group, image, phase, tile) with all phases held, else (phase, group, image, tile)
       const size_t tile_index = task % tiles;
       size_t rest = task / tiles;
-      const int32_t img = static_cast<int32_t>(rest % n);
-      rest /= n;
-      const int32_t grp = static_cast<int32_t>(rest % groups);
-      const int32_t phase = static_cast<int32_t>(rest / groups);
+      int32_t img, grp, phase;
+      if (all_phases) {
+        phase = static_cast<int32_t>(rest % phases);
+        rest /= phases;
+        img = static_cast<int32_t>(rest % n);
+        grp = static_cast<int32_t>(rest / n);
+      } else {
+        img = static_cast<int32_t>(rest % n);
+        rest /= n;
+        grp = static_cast<int32_t>(rest % groups);
+        phase = static_cast<int32_t>(rest / groups);
+      }
       const PhaseAxis ay = PhaseAxis::make(phase / sw, kh, sh, ph, oh);
       const PhaseAxis ax = PhaseAxis::make(phase % sw, kw, sw, pw, ow);
       const size_t q_count = static_cast<size_t>(ay.count) * ax.count;
@@ -119,57 +150,103 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
         }
         continue;
       }
-      const size_t key = static_cast<size_t>(phase) * groups + grp;
-      if (held != key) {
-        // W_phase[o][(c, ty, tx)] = weight[grp * cin_g + c][o][ry + sh * ty][rx + sw * tx],
-        // read in the weight's own order (c, then o) so the reads stay sequential.
-        for (int32_t c = 0; c < cin_g; ++c) {
-          const float* wc = weight + (static_cast<size_t>(grp) * cin_g + c) * cout_g * kh * kw;
-          for (int32_t o = 0; o < cout_g; ++o) {
-            const float* wo = wc + static_cast<size_t>(o) * kh * kw;
-            float* dst = phase_weight + static_cast<size_t>(o) * k + static_cast<size_t>(c) * taps;
-            for (int32_t ty = 0; ty < ay.taps; ++ty) {
-              for (int32_t tx = 0; tx < ax.taps; ++tx) *dst++ = wo[(ay.r + sh * ty) * kw + ax.r + sw * tx];
+      const uint64_t key = all_phases ? static_cast<uint64_t>(grp) : static_cast<uint64_t>(phase) * groups + grp;
+      if (!held->holds(call, key)) {
+        for (int32_t p = all_phases ? 0 : phase; p < (all_phases ? phases : phase + 1); ++p) {
+          // W_p[o][(c, ty, tx)] = weight[grp * cin_g + c][o][ry + sh * ty][rx + sw * tx],
+          // read in the weight's own order (c, then o) so the reads stay sequential.
+          const PhaseAxis py = PhaseAxis::make(p / sw, kh, sh, ph, oh);
+          const PhaseAxis px = PhaseAxis::make(p % sw, kw, sw, pw, ow);
+          const int32_t kp = cin_g * py.taps * px.taps;
+          for (int32_t c = 0; c < cin_g; ++c) {
+            const float* wc = weight + (static_cast<size_t>(grp) * cin_g + c) * cout_g * kh * kw;
+            for (int32_t o = 0; o < cout_g; ++o) {
+              const float* wo = wc + static_cast<size_t>(o) * kh * kw;
+              float* dst = phase_weight + static_cast<size_t>(o) * kp + static_cast<size_t>(c) * py.taps * px.taps;
+              for (int32_t ty = 0; ty < py.taps; ++ty) {
+                for (int32_t tx = 0; tx < px.taps; ++tx) *dst++ = wo[(py.r + sh * ty) * kw + px.r + sw * tx];
+              }
+            }
+          }
+          if (packed_floats != 0) {
+            gemm_pack_a_whole(kernel, cout_g, kp, MatrixView{phase_weight, kp, 1},
+                              packed + (all_phases ? static_cast<size_t>(p) : 0) * packed_floats);
+          }
+        }
+        *held = ScratchTag{call, key};
+      }
+      const float* packed_phase = packed + (all_phases ? static_cast<size_t>(phase) : 0) * packed_floats;
+      // The tile reads x rows iy = qy - ty and columns ix = qx - tx: copied once,
+      // zero-padded, into `window` (row0, col0 = its first row / column in x), so
+      // the unfolding is plain row copies without bounds.
+      const float* xg = x + (static_cast<size_t>(img) * cin + static_cast<size_t>(grp) * cin_g) * in_plane;
+      const int32_t row0 = ay.q0 + first_row - (ay.taps - 1);
+      const int32_t rows = static_cast<int32_t>((j1 - 1) / ax.count) - first_row + ay.taps;
+      const int32_t col0 = ax.q0 - (ax.taps - 1);
+      const int32_t cols = ax.count + ax.taps - 1;
+      const int32_t copy_lo = std::clamp(-col0, 0, cols), copy_hi = std::clamp(w - col0, copy_lo, cols);
+      for (int32_t c = 0; c < cin_g; ++c) {
+        const float* xc = xg + static_cast<size_t>(c) * in_plane;
+        float* dst = window + static_cast<size_t>(c) * rows * cols;
+        for (int32_t r = 0; r < rows; ++r, dst += cols) {
+          const int32_t iy = row0 + r;
+          if (iy < 0 || iy >= h) {
+            std::fill(dst, dst + cols, 0.0f);
+            continue;
+          }
+          const float* src = xc + static_cast<size_t>(iy) * w + col0;
+          std::fill(dst, dst + copy_lo, 0.0f);
+          for (int32_t i = copy_lo; i < copy_hi; ++i) dst[i] = src[i];
+          std::fill(dst + copy_hi, dst + cols, 0.0f);
+        }
+      }
+      // Column j of the tile reads window[c][qy - ty - row0][qx - tx - col0]:
+      // offsets[j] is its (qy - row0, qx - col0) position; padding columns
+      // repeat the last one. Runs of 8 columns that lie next to each other in
+      // the window (a grid row holds them) are copied as blocks.
+      const size_t width_padded = round_up(width, nr);
+      for_each_segment([&](size_t at, int32_t r, int32_t cx, int32_t len) {
+        const ptrdiff_t base = static_cast<ptrdiff_t>(ay.q0 + r - row0) * cols + ax.q0 + cx - col0;
+        for (int32_t i = 0; i < len; ++i) offsets[at + i] = base + i;
+      });
+      for (size_t j = width; j < width_padded; ++j) offsets[j] = offsets[width - 1];
+      auto window_row = [&](int32_t kk) {  // kk = (c, ty, tx)
+        const int32_t c = kk / taps, ty = (kk % taps) / ax.taps, tx = kk % ax.taps;
+        return window + static_cast<size_t>(c) * rows * cols - static_cast<ptrdiff_t>(ty) * cols - tx;
+      };
+      if (packed_floats == 0) {  // a weight too large to keep packed: row-major col for gemm_with
+        for (int32_t kk = 0; kk < k; ++kk) {
+          const float* src = window_row(kk);
+          float* row = col + static_cast<size_t>(kk) * width;
+          for (size_t j = 0; j < width; ++j) row[j] = src[offsets[j]];
+        }
+        gemm_with(kernel, cout_g, static_cast<int32_t>(width), k, MatrixView{phase_weight, k, 1},
+                  MatrixView{col, static_cast<ptrdiff_t>(width), 1}, product, static_cast<ptrdiff_t>(width), false, packs);
+      }
+      float* dst = col;
+      for (int32_t pc = 0; pc < k && packed_floats != 0; pc += gemm_blocking::kKc) {
+        const int32_t kc = std::min(gemm_blocking::kKc, k - pc);
+        for (int32_t kk = pc; kk < pc + kc; ++kk) {
+          const float* src = window_row(kk);
+          float* row = dst + static_cast<size_t>(kk - pc) * nr;
+          for (size_t j0p = 0; j0p < width_padded; j0p += nr, row += static_cast<size_t>(kc) * nr) {
+            for (size_t g0 = 0; g0 < nr; g0 += 8) {
+              // Offsets rise strictly over the tile's columns (not over its
+              // padding), so 8 of them spanning 7 are consecutive.
+              const ptrdiff_t* off = offsets + j0p + g0;
+              if (j0p + g0 + 8 <= width && off[7] - off[0] == 7) {
+                std::memcpy(row + g0, src + off[0], 8 * sizeof(float));
+              } else {
+                for (int i = 0; i < 8; ++i) row[g0 + i] = src[off[i]];
+              }
             }
           }
         }
-        if (packed_floats != 0) gemm_pack_a_whole(kernel, cout_g, k, MatrixView{phase_weight, k, 1}, packed);
-        held = key;
+        dst += static_cast<size_t>(kc) * width_padded;
       }
-      // col[(c, ty, tx)][j] = x[grp * cin_g + c][qy - ty][qx - tx] (0 outside x)
-      const float* xg = x + (static_cast<size_t>(img) * cin + static_cast<size_t>(grp) * cin_g) * in_plane;
-      float* dst = col;
-      for (int32_t c = 0; c < cin_g; ++c) {
-        const float* xc = xg + static_cast<size_t>(c) * in_plane;
-        for (int32_t ty = 0; ty < ay.taps; ++ty) {
-          for (int32_t tx = 0; tx < ax.taps; ++tx, dst += width) {
-            for_each_segment([&](size_t at, int32_t r, int32_t cx, int32_t len) {
-              // Segments are short (one row of the phase's grid): plain loops, no libc calls.
-              float* seg = dst + at;
-              const int32_t iy = ay.q0 + r - ty;
-              if (iy < 0 || iy >= h) {
-                for (int32_t i = 0; i < len; ++i) seg[i] = 0.0f;
-                return;
-              }
-              // ix = qx - tx over the segment's qx: inside x for ix in [0, w)
-              const int32_t ix0 = ax.q0 + cx - tx;
-              const int32_t lo = std::min(len, std::max(0, -ix0));
-              const int32_t hi = std::max(lo, std::min(len, w - ix0));
-              const float* src = xc + static_cast<size_t>(iy) * w + ix0;
-              for (int32_t i = 0; i < lo; ++i) seg[i] = 0.0f;
-              for (int32_t i = lo; i < hi; ++i) seg[i] = src[i];
-              for (int32_t i = hi; i < len; ++i) seg[i] = 0.0f;
-            });
-          }
-        }
-      }
-      const MatrixView b{col, static_cast<ptrdiff_t>(width), 1};
       if (packed_floats != 0) {
-        gemm_with_packed_a(kernel, cout_g, static_cast<int32_t>(width), k, packed, b, product,
-                           static_cast<ptrdiff_t>(width), false, packs);
-      } else {
-        gemm_with(kernel, cout_g, static_cast<int32_t>(width), k, MatrixView{phase_weight, k, 1}, b,
-                  product, static_cast<ptrdiff_t>(width), false, packs);
+        gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k, packed_phase, col, product,
+                            static_cast<ptrdiff_t>(width), false);
       }
       for (int32_t o = 0; o < cout_g; ++o) {
         const float b0 = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
@@ -180,8 +257,9 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
     }
     return WTCONV_OK;
   };
-  const size_t scratch = col_floats + product_floats + phase_weight_floats + packed_floats + gemm_scratch_floats();
-  return ThreadPool::instance().parallel_for(blocks * tiles, sizeof(float) * scratch, body);
+  const size_t scratch = col_floats + product_floats + phase_weight_floats + packed_floats * held_phases + window_floats +
+                         offset_floats + gemm_scratch_floats();
+  return ThreadPool::instance().parallel_for(blocks * tiles, kScratchTagBytes + sizeof(float) * scratch, body);
 }
 
 wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,
