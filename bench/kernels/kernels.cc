@@ -153,6 +153,43 @@ bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate
   return true;
 }
 
+// C = [C +] A * B^T with A (m x k) and B (n x k) rows apart by lda / ldb
+// (padded rows), against a double-precision sum.
+bool check_gemm_nt(int m, int n, int k, bool accumulate) {
+  const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
+  const int lda = k + 5, ldb = k + 2, ldc = n + 3;
+  const std::vector<float> a = random_vector(static_cast<size_t>(m) * lda);
+  const std::vector<float> b = random_vector(static_cast<size_t>(n) * ldb);
+  const std::vector<float> c0 = random_vector(static_cast<size_t>(m) * ldc);
+  std::vector<float> c = c0;
+  for (int i = 0; i < m; ++i) {
+    for (int j = n; j < ldc; ++j) c[static_cast<size_t>(i) * ldc + j] = 7.0f;  // the gap must stay untouched
+  }
+  kernel.nt(m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < ldc; ++j) {
+      const float got = c[static_cast<size_t>(i) * ldc + j];
+      if (j >= n) {
+        if (got == 7.0f) continue;
+        std::printf("MISMATCH gemm_nt %s %dx%dx%d: wrote C[%d][%d] beyond column n\n", kernel.isa, m, n, k, i, j);
+        return false;
+      }
+      double s = accumulate ? c0[static_cast<size_t>(i) * ldc + j] : 0.0, mag = std::fabs(s);
+      for (int p = 0; p < k; ++p) {
+        const double t = static_cast<double>(a[static_cast<size_t>(i) * lda + p]) * b[static_cast<size_t>(j) * ldb + p];
+        s += t;
+        mag += std::fabs(t);
+      }
+      if (std::fabs(got - s) > 1e-5 * (1 + mag)) {
+        std::printf("MISMATCH gemm_nt %s %dx%dx%d%s at C[%d][%d]: got %.8g, want %.8g\n", kernel.isa, m, n, k,
+                    accumulate ? " +=" : "", i, j, got, s);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 double seconds_per_call(const std::function<void()>& f) {
   f();
   double best = 1e9;
@@ -191,8 +228,16 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("%d cases passed, %d gemm cases passed (%s microkernel, %dx%d)\n", cases, gemm_cases,
-                isa::kGemmMicrokernel.isa, isa::kGemmMicrokernel.mr, isa::kGemmMicrokernel.nr);
+    int nt_cases = 0;
+    for (const int m : {1, 2, 3, 4, 5, 16}) {
+      for (const int n : {1, 2, 3, 7, 36}) {
+        for (const int k : {1, 7, 8, 9, 64, 1000}) {
+          if (!check_gemm_nt(m, n, k, nt_cases++ % 3 == 1)) return 1;
+        }
+      }
+    }
+    std::printf("%d cases passed, %d gemm cases passed, %d gemm_nt cases passed (%s microkernel, %dx%d)\n", cases, gemm_cases,
+                nt_cases, isa::kGemmMicrokernel.isa, isa::kGemmMicrokernel.mr, isa::kGemmMicrokernel.nr);
     return 0;
   }
   std::vector<std::string> rows;
@@ -235,6 +280,16 @@ int main(int argc, char** argv) {
       gemm_with(isa::kGemmMicrokernel, sh.m, sh.n, sh.k, MatrixView{a.data(), sh.k, 1}, MatrixView{b.data(), sh.n, 1}, c.data(), sh.n, false, scratch.data());
     });
     std::snprintf(line, sizeof(line), "{\"kernel\": \"gemm\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.2f}", sh.m, sh.n, sh.k,
+                  2.0 * sh.m * sh.n * sh.k / t / 1e9);
+    rows.push_back(line);
+  }
+  // gemm_nt, one thread: the weight gradient of a 3x3 conv (32 x 144 over 1024 pixels) and a 1x1 one.
+  for (const GemmShape sh : {GemmShape{32, 144, 1024}, {32, 144, 256}, {64, 256, 1024}, {64, 256, 256}}) {
+    const std::vector<float> a = random_vector(static_cast<size_t>(sh.m) * sh.k);
+    const std::vector<float> b = random_vector(static_cast<size_t>(sh.n) * sh.k);
+    std::vector<float> c(static_cast<size_t>(sh.m) * sh.n);
+    const double t = seconds_per_call([&] { isa::kGemmMicrokernel.nt(sh.m, sh.n, sh.k, a.data(), sh.k, b.data(), sh.k, c.data(), sh.n, false); });
+    std::snprintf(line, sizeof(line), "{\"kernel\": \"gemm_nt\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.2f}", sh.m, sh.n, sh.k,
                   2.0 * sh.m * sh.n * sh.k / t / 1e9);
     rows.push_back(line);
   }

@@ -176,6 +176,11 @@ void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, M
   blocked(kernel, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
 }
 
+void gemm_nt(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda, const float* b,
+             ptrdiff_t ldb, float* c, ptrdiff_t ldc, bool accumulate) {
+  gemm_microkernel().nt(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
 void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
           bool accumulate, float* scratch) {
   gemm_with(gemm_microkernel(), m, n, k, a, b, c, ldc, accumulate, scratch);

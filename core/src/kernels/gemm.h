@@ -36,13 +36,20 @@ constexpr int kNc = 256;
 using GemmMacroKernelFn = void (*)(int32_t mc, int32_t nc, int32_t kc, const float* packed_a,
                                    const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate);
 
+// C (m x n) = [C +] A (m x k) * B (n x k)^T, A's and B's rows contiguous along
+// k, lda / ldb apart (see gemm_nt).
+using GemmNtFn = void (*)(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda,
+                          const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc, bool accumulate);
+
 // One ISA variant of the microkernel: its register tile (mr rows x nr columns
-// of C) and the macro kernel that sweeps it over a packed block.
+// of C) and the macro kernel that sweeps it over a packed block; and the
+// dot-product kernel for operands that both run along k.
 struct GemmMicrokernel {
   const char* isa;
   int32_t mr;
   int32_t nr;
   GemmMacroKernelFn macro_kernel;
+  GemmNtFn nt;
 };
 
 // The variant this CPU runs (chosen once).
@@ -68,6 +75,15 @@ void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c,
 // With an explicit variant (tests and benchmarks of each ISA).
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
                MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch);
+
+// C (m x n) = [C +] A (m x k) * B (n x k)^T where the rows of both operands
+// are contiguous along k (a convolution's weight gradient: grad_y and the
+// unfolded input both run along the summed pixels). Nothing is packed: each
+// dot product reads the two rows in place into a vector of partial sums (lane
+// l sums the k = l mod lanes), reduced in a fixed order, then the k remainder
+// in order; so results do not depend on how callers split C.
+void gemm_nt(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda, const float* b,
+             ptrdiff_t ldb, float* c, ptrdiff_t ldc, bool accumulate);
 
 // A packed once for many products with the same left operand (a convolution's
 // weight against every image): gemm_pack_a_whole() lays all of A (m x k) out in

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 
+#include "../kernels/channel-stats.h"
 #include "../kernels/gemm.h"
 #include "../thread-pool.h"
 
@@ -23,6 +24,8 @@ namespace {
 
 constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns per thread
 constexpr int32_t kReduceTile = 1024;
+// Columns per reduction tile from which the weight gradient runs as dot products.
+constexpr size_t kDotProductMinColumns = 256;
 // Floats of a weight packed once per thread and reused across that thread's
 // tasks (gemm_pack_a_whole); larger weights are packed block by block per task.
 constexpr size_t kPackedWeightBudget = size_t{1} << 20;
@@ -206,11 +209,12 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
   const GemmMicrokernel& kernel = gemm_microkernel();
   size_t weight_floats = round_up(gemm_packed_a_floats(kernel, static_cast<int32_t>(chunk * taps), cout), 16);
   if (weight_floats > kPackedWeightBudget) weight_floats = 0;
+  const uint64_t call = new_scratch_call();
   auto body = [&](size_t begin, size_t end, void* scratch) {
-    float* col = static_cast<float*>(scratch);
+    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // (channel chunk, group) packed_weight holds
+    float* col = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
     float* packed_weight = col + col_floats;
     float* packs = packed_weight + weight_floats;
-    size_t packed_key = SIZE_MAX;  // (channel chunk, group) whose weight packed_weight holds
     // Tasks run channel chunk by channel chunk, so consecutive tasks share the weight slice.
     for (size_t task = begin; task < end; ++task) {
       const size_t block = task % blocks;
@@ -224,10 +228,10 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
       const MatrixView a{weight + static_cast<size_t>(grp) * cout * k_row + c0 * taps, 1,
                          static_cast<ptrdiff_t>(k_row)};
       const int32_t m = static_cast<int32_t>((c1 - c0) * taps);
-      const size_t key = chunk_index * g.groups + grp;
-      if (weight_floats != 0 && packed_key != key) {
+      const uint64_t key = chunk_index * g.groups + grp;
+      if (weight_floats != 0 && !held->holds(call, key)) {
         gemm_pack_a_whole(kernel, m, cout, a, packed_weight);
-        packed_key = key;
+        *held = ScratchTag{call, key};
       }
       // grad x block = A (m x cout) * B (cout x columns)
       auto product = [&](MatrixView b, int32_t columns, float* c, ptrdiff_t ldc) {
@@ -252,7 +256,8 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
     }
     return WTCONV_OK;
   };
-  return ThreadPool::instance().parallel_for(blocks * chunks, sizeof(float) * (col_floats + weight_floats + gemm_scratch_floats()), body);
+  return ThreadPool::instance().parallel_for(
+      blocks * chunks, kScratchTagBytes + sizeof(float) * (col_floats + weight_floats + gemm_scratch_floats()), body);
 }
 
 wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, const float* grad_y,
@@ -280,6 +285,11 @@ wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, con
   }
   const size_t out_chunks = ceil_div_size(cout, out_chunk);
   const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
+  // Both operands run along the summed columns: over long rows, dot products
+  // that read them in place (gemm_nt); over short ones (small planes) their
+  // final reductions cost more than packing, so the packed GEMM.
+  const bool dot_products = tile >= kDotProductMinColumns;
+  const size_t pack_floats = dot_products ? 0 : gemm_scratch_floats();
   auto body = [&](size_t begin, size_t end, void* scratch) {
     float* col = static_cast<float*>(scratch);
     float* packs = col + col_floats;
@@ -298,22 +308,30 @@ wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, con
         const float* yg = grad_y + (static_cast<size_t>(n) * g.out_channels + static_cast<size_t>(grp) * cout + o0) * out_plane;
         for (size_t j0 = 0; j0 < out_plane; j0 += tile) {
           const size_t j1 = std::min(out_plane, j0 + tile);
-          // B(j, (c, t)) = unfolded x: col[(c, t)][j], or x itself for 1x1 kernels
-          MatrixView b{xg + c0 * in_plane + j0, 1, static_cast<ptrdiff_t>(in_plane)};
+          // grad_w[o][(c, t)] += grad_y[o][j] . unfolded x[(c, t)][j] over the tile's
+          // columns j (the unfolded rows are x's own rows for 1x1 kernels).
+          const float* b = xg + c0 * in_plane + j0;
+          ptrdiff_t ldb = static_cast<ptrdiff_t>(in_plane);
           if (!pointwise) {
             im2col(g, xg, c0, c1, j0, j1, col);
-            b = MatrixView{col, 1, static_cast<ptrdiff_t>(j1 - j0)};
+            b = col;
+            ldb = static_cast<ptrdiff_t>(j1 - j0);
           }
-          const MatrixView a{yg + j0, static_cast<ptrdiff_t>(out_plane), 1};
-          gemm(o1 - o0, width, static_cast<int32_t>(j1 - j0), a, b, gw, static_cast<ptrdiff_t>(k_row), accumulate, packs);
+          const int32_t columns = static_cast<int32_t>(j1 - j0);
+          const ptrdiff_t ldw = static_cast<ptrdiff_t>(k_row);
+          if (dot_products) {
+            gemm_nt(o1 - o0, width, columns, yg + j0, static_cast<ptrdiff_t>(out_plane), b, ldb, gw, ldw, accumulate);
+          } else {
+            gemm(o1 - o0, width, columns, MatrixView{yg + j0, static_cast<ptrdiff_t>(out_plane), 1}, MatrixView{b, 1, ldb}, gw,
+                 ldw, accumulate, packs);
+          }
           accumulate = true;
         }
       }
     }
     return WTCONV_OK;
   };
-  return ThreadPool::instance().parallel_for(groups * chunks * out_chunks,
-                                             sizeof(float) * (col_floats + gemm_scratch_floats()), body);
+  return ThreadPool::instance().parallel_for(groups * chunks * out_chunks, sizeof(float) * (col_floats + pack_floats), body);
 }
 
 wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const float* grad_y,
@@ -321,12 +339,7 @@ wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const f
   auto body = [&](size_t begin, size_t end, void*) {
     for (size_t c = begin; c < end; ++c) {
       double s = 0.0;
-      for (int32_t n = 0; n < batch; ++n) {
-        const float* p = grad_y + (static_cast<size_t>(n) * channels + c) * plane;
-        float part = 0.0f;
-        for (size_t i = 0; i < plane; ++i) part += p[i];
-        s += part;
-      }
+      for (int32_t n = 0; n < batch; ++n) s += plane_sum(grad_y + (static_cast<size_t>(n) * channels + c) * plane, plane);
       grad_bias[c] = static_cast<float>(s);
     }
     return WTCONV_OK;
