@@ -6,6 +6,7 @@
 
 #ifndef WTCONV_SINGLE_THREADED
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -20,21 +21,54 @@ size_t round_up(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
 #ifndef WTCONV_SINGLE_THREADED
+// A region: the caller publishes it (generation, open), wakes the workers and
+// runs its own share; it then closes the region and waits only for the workers
+// that entered it. A worker enters by counting itself `active` and then
+// checking the region is still open (the caller closes, then reads `active`:
+// sequentially consistent, so one of them sees the other), so a worker that
+// wakes late never holds the caller back, and small regions cost the caller
+// no wake-up latency (high for WebAssembly workers). Both sides spin briefly
+// before sleeping: back-to-back regions find the workers awake.
 struct ThreadPool::Impl {
   std::mutex call_mutex;  // one parallel region at a time
-  std::mutex mutex;
+  std::mutex mutex;       // guards the sleeps, status and message
   std::condition_variable work_cv;
   std::condition_variable done_cv;
   std::vector<std::thread> workers;
-  uint64_t generation = 0;
-  int32_t pending = 0;
-  bool stop = false;
+  std::atomic<uint64_t> generation{0};  // of the latest region
+  std::atomic<uint64_t> open{0};        // generation of the open region, 0 when none is
+  std::atomic<int32_t> active{0};       // workers inside a region
+  std::atomic<bool> stop{false};
   std::atomic<int32_t> used{0};
   std::atomic<size_t> next{0};  // first index not yet taken
   size_t chunk = 1;             // indices taken at a time
   wtconv_status status = WTCONV_OK;
   char message[512] = {0};
 };
+
+namespace {
+// How long a thread spins for the next event before it sleeps.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpin has passed; returns done().
+template <typename Done>
+bool spin_until(Done&& done) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return done();
+  }
+}
+}  // namespace
 #endif
 
 ThreadPool& ThreadPool::instance() {
@@ -137,41 +171,52 @@ int32_t ThreadPool::set_threads(int32_t n) {
   if (n == threads_) return threads_;
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->stop = true;
+    impl_->stop.store(true);
   }
   impl_->work_cv.notify_all();
   for (auto& t : impl_->workers) t.join();
   impl_->workers.clear();
-  impl_->stop = false;
+  impl_->stop.store(false);
   threads_ = 1;
   for (int32_t i = 1; i < n; ++i) {
-    impl_->workers.emplace_back([this, i, start = impl_->generation] { worker_loop(i, start); });
+    impl_->workers.emplace_back([this, i, start = impl_->generation.load()] { worker_loop(i, start); });
     threads_ = i + 1;
   }
   return threads_;
 }
 
 void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
+  Impl& im = *impl_;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(impl_->mutex);
-      impl_->work_cv.wait(lock, [&] { return impl_->stop || impl_->generation != seen; });
-      if (impl_->stop) return;
-      seen = impl_->generation;
+    auto woken = [&] { return im.stop.load() || im.generation.load() != seen; };
+    if (!spin_until(woken)) {
+      std::unique_lock<std::mutex> lock(im.mutex);
+      im.work_cv.wait(lock, woken);
     }
-    const wtconv_status status = run_share(index);
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    if (status != WTCONV_OK && impl_->status == WTCONV_OK) {
-      impl_->status = status;
-      std::snprintf(impl_->message, sizeof(impl_->message), "%s", wtconv_last_error());
+    if (im.stop.load()) return;
+    seen = im.generation.load();
+    im.active.fetch_add(1);
+    if (im.open.load() == seen) {
+      const wtconv_status status = run_share(index);
+      if (status != WTCONV_OK) {
+        std::lock_guard<std::mutex> lock(im.mutex);
+        if (im.status == WTCONV_OK) {
+          im.status = status;
+          std::snprintf(im.message, sizeof(im.message), "%s", wtconv_last_error());
+        }
+      }
     }
-    if (--impl_->pending == 0) impl_->done_cv.notify_one();
+    if (im.active.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(im.mutex);  // the caller checks `active` under it before sleeping
+      im.done_cv.notify_one();
+    }
   }
 }
 
 wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
   if (count == 0) return ok();
-  std::lock_guard<std::mutex> call(impl_->call_mutex);
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> call(im.call_mutex);
   scratch_stride_ = round_up(scratch_bytes);
   size_t total = 0;
   if (!checked_mul(scratch_stride_, static_cast<size_t>(threads_), &total) ||
@@ -182,28 +227,36 @@ wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, voi
   body_ = body;
   context_ = context;
   count_ = count;
-  impl_->used.store(0);
-  impl_->next.store(0);
+  im.used.store(0);
+  im.next.store(0);
   const size_t share = (count + threads_ - 1) / threads_;
-  impl_->chunk = share > 4 ? (share + 3) / 4 : 1;
-  impl_->status = WTCONV_OK;
-  const int32_t helpers = threads_ - 1;
-  if (helpers > 0) {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->pending = helpers;
-    ++impl_->generation;
+  im.chunk = share > 4 ? (share + 3) / 4 : 1;
+  im.status = WTCONV_OK;
+  const bool helpers = threads_ > 1;
+  if (helpers) {
+    const uint64_t g = im.generation.load() + 1;
+    im.open.store(g);
+    {
+      std::lock_guard<std::mutex> lock(im.mutex);  // a worker going to sleep sees it or is woken
+      im.generation.store(g);
+    }
+    im.work_cv.notify_all();
   }
-  if (helpers > 0) impl_->work_cv.notify_all();
   const wtconv_status own = run_share(0);
   char own_message[512] = {0};
   if (own != WTCONV_OK) std::snprintf(own_message, sizeof(own_message), "%s", wtconv_last_error());
-  if (helpers > 0) {
-    std::unique_lock<std::mutex> lock(impl_->mutex);
-    impl_->done_cv.wait(lock, [&] { return impl_->pending == 0; });
+  if (helpers) {
+    im.open.store(0);  // no worker enters from here on; wait for those inside
+    auto drained = [&] { return im.active.load() == 0; };
+    if (!spin_until(drained)) {
+      std::unique_lock<std::mutex> lock(im.mutex);
+      im.done_cv.wait(lock, drained);
+    }
   }
-  threads_used_last_ = impl_->used.load();
+  threads_used_last_ = im.used.load();
   if (own != WTCONV_OK) return fail(own, "%s", own_message);
-  if (impl_->status != WTCONV_OK) return fail(impl_->status, "%s", impl_->message);
+  std::lock_guard<std::mutex> lock(im.mutex);
+  if (im.status != WTCONV_OK) return fail(im.status, "%s", im.message);
   return ok();
 }
 
