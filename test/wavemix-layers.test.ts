@@ -63,6 +63,24 @@ for (const b of BACKENDS) {
       expectDirectional((t) => dot(gy.data, wt.gelu(t).data), big, g, 3, 1e-2, 2e-3, 'gelu grad.x');
     });
 
+    it("GELU and BatchNorm2d write into an 'out' tensor when given one (checked like the convolutions')", () => {
+      const x = randomTensor([3, 5, 7, 9], 21);
+      const out = wt.Tensor.zeros([3, 5, 7, 9]);
+      out.data.fill(Number.NaN);  // every element must be written
+      expect(wt.gelu(x, { out })).toBe(out);
+      expect(Array.from(out.data)).toEqual(Array.from(wt.gelu(x).data));
+      const p = { weight: randomTensor([5], 22), bias: randomTensor([5], 23), mean: randomTensor([5], 24), var: wt.tensor([1, 2, 3, 4, 5], [5]) };
+      const bnOut = wt.Tensor.zeros([3, 5, 7, 9]);
+      bnOut.data.fill(Number.NaN);
+      const ev = wt.batchNorm2d(x, p.weight, p.bias, p.mean, p.var, { training: false, out: bnOut });
+      expect(ev.y).toBe(bnOut);
+      expect(Array.from(bnOut.data)).toEqual(Array.from(wt.batchNorm2d(x, p.weight, p.bias, p.mean, p.var, { training: false }).y.data));
+      expect(() => wt.gelu(x, { out: randomTensor([3, 5, 7, 8], 1) })).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+      expect(() => wt.gelu(x, { out: x })).toThrow(/'out': must not share memory with x/);
+      expect(() => wt.batchNorm2d(x, p.weight, p.bias, p.mean, p.var, { training: false, out: x })).toThrow(/'out': must not share memory with x/);
+      expect(() => wt.batchNorm2d(x, p.weight, p.bias, p.mean, p.var, { training: false, out: randomTensor([3, 5], 1) })).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
+    });
+
     it('BatchNorm2d: training output, running statistics, eval output (PyTorch values)', () => {
       const p = bnParams();
       const train = wt.batchNorm2d(BN_X(), p.weight, p.bias, p.mean, p.var, { training: true });

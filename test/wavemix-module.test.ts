@@ -102,6 +102,24 @@ describe('WaveMix modules (native)', () => {
     // a batch of one in eval mode is fine
     expect(m.forward(randomTensor([1, 1, 16, 16], 3)).shape).toEqual([1, 4]);
   });
+
+  it('activations are reused between calls, never what a caller holds: logits and a lone block\'s output stay valid', () => {
+    const m = new wt.WaveMix({ numClasses: 3, depth: 2, finalDim: 8, ffChannel: 8, level: 1, patchSize: 2, inChannels: 1, dropout: 0, seed: 4 }).eval();
+    const x1 = randomTensor([2, 1, 8, 8], 5), x2 = randomTensor([2, 1, 8, 8], 6);
+    const y1 = m.forward(x1);
+    const kept = Array.from(y1.data);
+    const y2 = m.forward(x2);
+    expect(Array.from(y1.data)).toEqual(kept);  // a new tensor per call
+    expect(Array.from(m.forward(x1).data)).toEqual(kept);  // the reused activations give the same result
+    expect(Array.from(m.forward(x2).data)).toEqual(Array.from(y2.data));
+    expect(m.forward(randomTensor([3, 1, 8, 8], 7)).shape).toEqual([3, 3]);  // another batch size: new activations
+    expect(Array.from(m.forward(x1).data)).toEqual(kept);
+    const block = new wt.WaveMixBlock({ level: 2, finalDim: 8, ffChannel: 4, dropout: 0, seed: 1 }).eval();
+    const b1 = block.forward(randomTensor([2, 8, 8, 8], 8));
+    const b1Kept = Array.from(b1.data);
+    block.forward(randomTensor([2, 8, 8, 8], 9));
+    expect(Array.from(b1.data)).toEqual(b1Kept);
+  });
 });
 
 describe('WaveMixBlock gradients against finite differences (native)', () => {

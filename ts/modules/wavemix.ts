@@ -46,6 +46,24 @@ class State {
 
 const prefixed = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
 
+/**
+ * The activations a module writes in forward(), kept from one call to the next
+ * and reused while the shapes stay the same: a forward pass then takes no fresh
+ * memory (whose zeroing and page faults cost as much as the small layers). They
+ * are also what backward() reads, so they live as long as the module.
+ */
+class Activations {
+  private readonly tensors = new Map<string, Tensor>();
+
+  get(name: string, shape: readonly number[]): Tensor {
+    const t = this.tensors.get(name);
+    if (t && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+    const fresh = Tensor.zeros([...shape]);
+    this.tensors.set(name, fresh);
+    return fresh;
+  }
+}
+
 /** A 1x1 or k x k Conv2d's parameters with PyTorch's default init. */
 function convParams(s: State, rng: Random, name: string, cin: number, cout: number, k: number): void {
   const fanIn = cin * k * k;
@@ -60,9 +78,9 @@ function bnParams(s: State, name: string, c: number): void {
   s.buffer(`${name}.running_var`, new Tensor(new Float32Array(c).fill(1), [c]));
 }
 
-function batchNorm(s: State, name: string, x: Tensor, training: boolean) {
+function batchNorm(s: State, name: string, x: Tensor, training: boolean, out?: Tensor) {
   return batchNorm2d(x, s.params[`${name}.weight`], s.params[`${name}.bias`], s.buffers[`${name}.running_mean`], s.buffers[`${name}.running_var`], {
-    training, momentum: BN_MOMENTUM, eps: BN_EPS,
+    training, momentum: BN_MOMENTUM, eps: BN_EPS, out,
   });
 }
 
@@ -158,6 +176,9 @@ export class WaveMixBlock {
   /** Column j of the band view (channel c*4 + band) is column perm[j] of the upstream concatenation. */
   private readonly perm: Int32Array;
   private saved: { x: Tensor; r: Tensor; ffs: FeedForwardSaved[] } | null = null;
+  private readonly act = new Activations();
+  /** Inside WaveMix, which owns the block's output too: reused like the other activations. */
+  private readonly reuseOutput: boolean;
 
   constructor(config: WaveMixBlockConfig, internal?: { state: State; prefix: string; rng: Random }) {
     const c = options<WaveMixBlockConfig>(config, 'WaveMixBlock config');
@@ -172,6 +193,7 @@ export class WaveMixBlock {
     this.state = internal?.state ?? new State();
     this.prefix = internal?.prefix ?? '';
     this.rng = internal?.rng ?? new Random(c.seed);
+    this.reuseOutput = internal !== undefined;
     const d = finalDim;
     const s = this.state;
     const rng = this.rng;
@@ -243,26 +265,32 @@ export class WaveMixBlock {
       fail('E_SHAPE', `x: height and width must be divisible by 2^level = ${step} (level ${level}), got ${h}x${w}`);
     }
     const P = this.params;
+    const A = this.act;
+    const { mult, ffChannel } = this.config;
     const red = prefixed(this.prefix, 'reduction');
-    const r = conv2d(x, P[`${red}.weight`], P[`${red}.bias`]);
+    const r = conv2d(x, P[`${red}.weight`], P[`${red}.bias`], { out: A.get('r', [n, d / 4, h, w]) });
     const bands = dwt2d(r, { levels: level });
     const ffs: FeedForwardSaved[] = [];
     let upper: Tensor | null = null;
     for (let l = level; l >= 1; l--) {
       const ff = this.ffName(l);
-      const view = bands[l - 1].reshape([n, d, h / 2 ** l, w / 2 ** l]);
+      const hl = h / 2 ** l, wl = w / 2 ** l;
+      const view = bands[l - 1].reshape([n, d, hl, wl]);
       const input: Tensor = upper ? concatChannels(view, upper) : view;
       const w0 = this.bandOrderWeight(P[`${ff}.0.weight`]);
-      const a = conv2d(input, w0, P[`${ff}.0.bias`]);
-      const g = gelu(a);
+      const a = conv2d(input, w0, P[`${ff}.0.bias`], { out: A.get(`${l}.a`, [n, d * mult, hl, wl]) });
+      const g = gelu(a, { out: A.get(`${l}.g`, a.shape) });
       let dOut = g;
       let mask: Tensor | null = null;
       if (this.training && p > 0) {
         ({ y: dOut, mask } = dropout(g, { p, seed: Math.floor(this.rng.next() * 2 ** 32) }));
       }
-      const c = conv2d(dOut, P[`${ff}.3.weight`], P[`${ff}.3.bias`]);
-      const t = convTranspose2d(c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], { stride: 2, padding: 1 });
-      const { y, saved: bn } = batchNorm(this.state, `${ff}.5`, t, this.training);
+      const c = conv2d(dOut, P[`${ff}.3.weight`], P[`${ff}.3.bias`], { out: A.get(`${l}.c`, [n, ffChannel, hl, wl]) });
+      const cout = l === 1 ? d : d / 2;
+      const tShape = [n, cout, 2 * hl, 2 * wl];
+      const t = convTranspose2d(c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], { stride: 2, padding: 1, out: A.get(`${l}.t`, tShape) });
+      const out = l > 1 || this.reuseOutput ? A.get(`${l}.y`, tShape) : undefined;
+      const { y, saved: bn } = batchNorm(this.state, `${ff}.5`, t, this.training, out);
       ffs.push({ view, input, w0, a, mask, d: dOut, c, t, bn, concat: upper });
       upper = y;
     }
@@ -367,6 +395,7 @@ export class WaveMix {
   readonly layers: WaveMixBlock[] = [];
   training = true;
   private readonly state = new State();
+  private readonly act = new Activations();
   private saved: { x: Tensor; c0: Tensor; c1: Tensor; c2: Tensor; bn: BatchNorm2dSaved; g: Tensor; last: Tensor; pooled: Tensor } | null = null;
 
   constructor(config: WaveMixConfig = {}) {
@@ -420,11 +449,14 @@ export class WaveMix {
       fail('E_SHAPE', `x: height and width must be divisible by patchSize * 2^level = ${step} (patch ${ps}, level ${level}), got ${h}x${w}`);
     }
     const P = this.params;
-    const c0 = conv2d(x, P['conv.0.weight'], P['conv.0.bias'], { padding: 1 });
-    const c1 = conv2d(c0, P['conv.1.weight'], P['conv.1.bias'], { padding: 1 });
-    const c2 = conv2d(c1, P['conv.2.weight'], P['conv.2.bias'], { stride: ps });
-    const g = gelu(c2);
-    const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training);
+    const A = this.act;
+    const { finalDim: d } = this.config;
+    const n = x.shape[0];
+    const c0 = conv2d(x, P['conv.0.weight'], P['conv.0.bias'], { padding: 1, out: A.get('c0', [n, d / 4, h, w]) });
+    const c1 = conv2d(c0, P['conv.1.weight'], P['conv.1.bias'], { padding: 1, out: A.get('c1', [n, d / 2, h, w]) });
+    const c2 = conv2d(c1, P['conv.2.weight'], P['conv.2.bias'], { stride: ps, out: A.get('c2', [n, d, h / ps, w / ps]) });
+    const g = gelu(c2, { out: A.get('g', c2.shape) });
+    const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training, A.get('y', c2.shape));
     let cur = y;
     for (const block of this.layers) {
       const out = block.forward(cur);

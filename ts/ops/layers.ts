@@ -8,7 +8,7 @@ import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
 import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
-import { expectShape, nchw, options } from './args.js';
+import { expectShape, nchw, options, outputTensor } from './args.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -34,10 +34,16 @@ export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   return y;
 }
 
+export interface GeluOptions {
+  /** A tensor of x's shape to write into instead of a new one (not sharing memory with x). */
+  out?: Tensor;
+}
+
 /** GELU, erf form (nn.GELU()): x * Phi(x), any shape. */
-export function gelu(x: Tensor): Tensor {
+export function gelu(x: Tensor, opts?: GeluOptions): Tensor {
   const t = asTensor(x, 'x');
-  const y = Tensor.zeros(t.shape);
+  const o = options<GeluOptions>(opts ?? {}, 'gelu options');
+  const y = outputTensor([...t.shape], o.out, { x: t });
   current().run('geluForward', [...rows(t), new In(t.data), new Out(y.data)]);
   return y;
 }
@@ -94,6 +100,8 @@ export interface BatchNorm2dOptions {
   momentum?: number;
   /** Default 1e-5. */
   eps?: number;
+  /** A tensor of x's shape to write y into instead of a new one (not sharing memory with an input). */
+  out?: Tensor;
 }
 
 /** What batchNorm2dBackward needs from the forward pass: the mean and 1 / sqrt(var + eps) used. */
@@ -129,7 +137,7 @@ export function batchNorm2d(
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) fail('E_ARG', `option 'momentum': expected a number in [0, 1], got ${JSON.stringify(momentum)}`);
   if (typeof eps !== 'number' || !(eps > 0) || !Number.isFinite(eps)) fail('E_ARG', `option 'eps': expected a positive number, got ${JSON.stringify(eps)}`);
   if (o.training && p.n * p.h * p.w < 2) fail('E_SHAPE', `x: training mode needs more than 1 value per channel, got shape [${x.shape.join(', ')}]`);
-  const y = Tensor.zeros(x.shape);
+  const y = outputTensor([...x.shape], o.out, { x, weight: p.wt, bias: p.bt, runningMean, runningVar });
   const saved: BatchNorm2dSaved = { mean: Tensor.zeros([p.c]), invstd: Tensor.zeros([p.c]), training: o.training };
   const update = o.training ? [new Out(runningMean.data), new Out(runningVar.data)] : [null, null];
   current().run('batchNorm2dForward', [
