@@ -264,7 +264,9 @@ console.log('\nmicrokernels, 1 thread, GFLOP/s (% of the 1-thread native FMA pea
 for (const [variant, rows] of Object.entries(kernels)) {
   if (!Array.isArray(rows)) continue;
   const p1 = variant === 'wasm' ? undefined : peak.native1;
-  const cells = rows.map((r) => `${r.kernel === 'gemm' ? `gemm ${r.m}x${r.n}x${r.k}` : `${r.kernel.replace('dwconv2d_padded_', 'dw_').replace('haar_plane_', 'haar_')}${r.k ? ` k${r.k}` : ''} ${r.plane}²`}: ${r.gflops}${p1 ? ` (${Math.round((100 * r.gflops) / p1)}%)` : ''}`);
+  const name = (r) => (r.m !== undefined ? `${r.kernel} ${r.m}x${r.n}x${r.k}`
+    : `${r.kernel.replace('dwconv2d_padded_', 'dw_').replace('haar_plane_', 'haar_')}${r.k ? ` k${r.k}` : ''} ${r.plane}²`);
+  const cells = rows.map((r) => `${name(r)}: ${r.gflops}${p1 ? ` (${Math.round((100 * r.gflops) / p1)}%)` : ''}`);
   console.log(`  ${variant.padEnd(7)} ${cells.join(', ')}`);
 }
 
