@@ -7,7 +7,7 @@
 //
 //   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,9 +71,10 @@ function randomTensor(shape, seed) {
 function nativePeak() {
   const bin = path.join(root, 'build', 'bench', 'peak');
   try {
-    if (!existsSync(bin)) {
+    const src = path.join(root, 'bench', 'peak', 'peak.cc');
+    if (!existsSync(bin) || statSync(src).mtimeMs > statSync(bin).mtimeMs) {
       mkdirSync(path.dirname(bin), { recursive: true });
-      execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', path.join(root, 'bench', 'peak', 'peak.cc'), '-o', bin]);
+      execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', src, '-o', bin]);
     }
     return JSON.parse(execFileSync(bin, [String(THREADS)], { encoding: 'utf8' })).gflops;
   } catch (e) {

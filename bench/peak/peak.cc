@@ -65,11 +65,18 @@ int main(int argc, char** argv) {
   sink = sink + run(iterations / 10, 1.0f);  // warm-up (and tier-up) on every thread
   for (auto& t : pool) t.join();
   pool.clear();
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { sink = sink + run(iterations, static_cast<float>(t)); });
-  sink = sink + run(iterations, 0.0f);
-  for (auto& t : pool) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Best of three timed rounds: on a shared host the speed drifts, and the peak
+  // is what the machine can do, not what it did once.
+  double seconds = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    pool.clear();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { sink = sink + run(iterations, static_cast<float>(t)); });
+    sink = sink + run(iterations, 0.0f);
+    for (auto& t : pool) t.join();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s < seconds) seconds = s;
+  }
   const double flops = 2.0 * kLanes * kChains * static_cast<double>(iterations) * threads;
   std::printf("{\"threads\": %d, \"gflops\": %.2f}\n", threads, flops / seconds / 1e9);
   return 0;
