@@ -159,7 +159,7 @@ const ours = [
 
 const peers = await loadOrt();
 const torchMissing = pytorchAvailable();
-const steps = selected.length * (ours.length + 3) + 2;
+const steps = selected.length * (ours.length + 4) + 2;
 const bar = new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true }, cliProgress.Presets.shades_classic);
 bar.start(steps, 0, { task: 'peak FLOP/s' });
 const peak = measurePeak();
@@ -221,6 +221,28 @@ for (const wl of selected) {
     row.times.pytorch = { forward: r.forward_ms, forwardBackward: r.forward_backward_ms, version: r.torch };
   }
   bar.increment();
+
+  // Thread scaling, paired: 1 and THREADS threads take turns (5 rounds each of
+  // 3 warm-up and 4 timed forwards), so the host's drift hits both alike; the
+  // ratio of the medians.
+  bar.update({ task: `${wl.name} thread scaling` });
+  row.scaling = {};
+  for (const backend of ['native', 'wasm']) {
+    const times = { 1: [], [THREADS]: [] };
+    for (let round = 0; round < 10; round++) {
+      const threads = round % 2 === 0 ? 1 : THREADS;
+      await wt.init({ backend, threads });
+      const layer = new wt.WTConv2d({ channels: wl.c, kernelSize: wl.k, levels: wl.levels });
+      layer.loadStateDict(sd);
+      const out = layer.forward(x);
+      for (let i = 0; i < 2; i++) layer.forward(x, out);
+      const t = performance.now();
+      for (let i = 0; i < 4; i++) layer.forward(x, out);
+      times[threads].push((performance.now() - t) / 4);
+    }
+    row.scaling[backend] = median(times[1]) / median(times[THREADS]);
+  }
+  bar.increment();
   results.push(row);
 }
 bar.stop();
@@ -244,7 +266,7 @@ for (const r of results) {
 }
 for (const r of results) {
   const t = r.times;
-  console.log(`${r.workload}: threads ${THREADS} vs 1 — native ${ratio(t.native.forward, t['native 1 thread'].forward)}, wasm ${ratio(t['wasm threaded'].forward, t['wasm 1 thread'].forward)}; wasm/native forward ${(t['wasm threaded'].forward / t.native.forward).toFixed(2)}×`);
+  console.log(`${r.workload}: threads ${THREADS} vs 1 (paired) — native ${r.scaling.native.toFixed(2)}×, wasm ${r.scaling.wasm.toFixed(2)}×; wasm/native forward ${(t['wasm threaded'].forward / t.native.forward).toFixed(2)}×`);
 }
 
 const b2 = results.find((r) => r.workload === 'b2');
