@@ -33,6 +33,7 @@ const CASES: [string, wt.WTConvErrorCode, () => unknown][] = [
   ["option 'out' sharing memory with x", 'E_ARG', () => wt.conv2d(x, randomTensor([4, 2, 3, 3], 1), null, { ...conv, out: x })],
   ["option 'out' not a tensor", 'E_DTYPE', () => wt.conv2d(x, w, b, { ...conv, out: new Float32Array(768) as unknown as wt.Tensor })],
   ["convTranspose2d option 'out' of the wrong shape", 'E_SHAPE', () => wt.convTranspose2d(x, randomTensor([4, 3, 4, 4], 1), null, { stride: 2, out: randomTensor([2, 3, 16, 16], 1) })],
+  ['a padded input of 2^31 positions or more', 'E_SHAPE', () => wt.conv2d(randomTensor([1, 1, 1, 1], 1), randomTensor([1, 1, 1, 3], 2), null, { dilation: [1, 2 ** 30], padding: [0, 2 ** 30] })],
   ['more than 2^22 unfolded rows', 'E_SHAPE', () => wt.conv1d(randomTensor([1, 4097, 1024], 1), new wt.Tensor(new Float32Array(4097 * 1024), [1, 4097, 1024]), null)],
   ['weight not a tensor', 'E_DTYPE', () => wt.conv2d(x, [1, 2] as unknown as wt.Tensor, b, conv)],
   ['options not an object', 'E_ARG', () => wt.conv2d(x, w, b, 3 as unknown as wt.ConvOptions)],

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../common.h"
 #include "../simd.h"
 #include "gemm.h"
 
@@ -136,15 +137,19 @@ struct Window {
     rows = (oh_last - oh_first) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1;
     width = g.out[2] + (g.kernel[2] - 1) * g.dilation[2] / g.stride[2];
   }
+  // SIZE_MAX when the product overflows (hostile geometries: callers then take
+  // the plain unfolding, whose scratch does not grow with the window).
   size_t channel_floats(const ConvGeometry& g) const {
-    return static_cast<size_t>(depth) * rows * g.stride[2] * width;
+    size_t floats = 0;
+    return checked_product({depth, rows, g.stride[2], width}, &floats) ? floats : SIZE_MAX;
   }
 };
 
 }  // namespace
 
 size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, size_t j1) {
-  return static_cast<size_t>(channels) * Window(g, j0, j1).channel_floats(g);
+  size_t floats = 0;
+  return checked_mul(static_cast<size_t>(channels), Window(g, j0, j1).channel_floats(g), &floats) ? floats : SIZE_MAX;
 }
 
 void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0,
@@ -172,8 +177,9 @@ void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1
         for (int32_t p = 0; p < sw; ++p) {
           // ix = xq * sw + p - pw inside [0, in_w) for xq in [lo, hi)
           float* out = dst + p * phase_stride;
-          const int32_t lo = std::min(win.width, std::max(0, (pw - p + sw - 1) / sw));
-          const int32_t hi = std::max(lo, std::min(win.width, (in_w + pw - p + sw - 1) / sw));
+          const int64_t s64 = sw;  // strides may be as large as int32 allows
+          const int32_t lo = static_cast<int32_t>(std::min<int64_t>(win.width, std::max<int64_t>(0, (pw - p + s64 - 1) / s64)));
+          const int32_t hi = static_cast<int32_t>(std::max<int64_t>(lo, std::min<int64_t>(win.width, (int64_t{in_w} + pw - p + s64 - 1) / s64)));
           std::fill(out, out + lo, 0.0f);
           if (lo < hi) {
             const float* s = src + (static_cast<ptrdiff_t>(lo) * sw + p - pw);

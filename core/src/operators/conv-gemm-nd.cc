@@ -78,6 +78,11 @@ wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channel
     if (dilation[a] < 1) return fail(WTCONV_E_ARG, "dilation: expected positive values, got %d", dilation[a]);
     const int64_t padded = static_cast<int64_t>(in[a]) + 2 * static_cast<int64_t>(pad[a]);
     const int64_t span = static_cast<int64_t>(dilation[a]) * (kernel[a] - 1) + 1;
+    // Positions in the padded input (and the unfolding windows over it) are int32.
+    if (padded >= INT32_MAX) {
+      return fail(WTCONV_E_SHAPE, "x: the padded input spans %lld positions on axis %d, more than the supported 2^31 - 2",
+                  static_cast<long long>(padded), a - (3 - dims));
+    }
     if (span > padded) {
       return fail(WTCONV_E_SHAPE, "weight: dilated kernel size %lld is larger than the padded input %lld",
                   static_cast<long long>(span), static_cast<long long>(padded));

@@ -68,7 +68,12 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
     const size_t grid_rows = std::min<size_t>(ay.count, (tile - 1) / ax.count + 2);
     const size_t rows = grid_rows + std::max(ay.taps, 1) - 1;
     const size_t cols = static_cast<size_t>(ax.count) + std::max(ax.taps, 1) - 1;
-    window_floats = std::max(window_floats, static_cast<size_t>(cin_g) * rows * cols);
+    size_t floats = 0;
+    if (!checked_mul(rows, cols, &floats) || !checked_mul(floats, static_cast<size_t>(cin_g), &floats) ||
+        floats > (SIZE_MAX / sizeof(float)) / 4) {
+      return fail(WTCONV_E_OOM, "conv_transpose2d: the input window of a tile needs more memory than this backend can address");
+    }
+    window_floats = std::max(window_floats, floats);
   }
   window_floats = round_up(window_floats, 16);
   // The unfolded tile, written straight into the GEMM's packed-B layout, and
