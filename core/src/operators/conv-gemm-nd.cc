@@ -1,12 +1,14 @@
 // unfold -> GEMM -> fold for convolutions with 1 to 3 spatial axes (see
 // conv-gemm-nd.h). Work is split into tasks that own disjoint outputs:
-//   forward       (batch, group, column tile): unfold the tile, W_g * col;
+//   forward       (batch, group, column tile): unfold the tile (straight into
+//                 the GEMM's packed layout where its input window is small),
+//                 W_g * col;
 //   grad input    (channel chunk, batch, group): W_g^T * grad_y tile by tile,
 //                 folded into the chunk's channels;
-// A thread packs a weight (slice) once and keeps it for its following tasks
-// while they use the same one.
 //   grad weight   (group, channel chunk, out-channel chunk): sum over batch and
-//                 column tiles of grad_y * col^T.
+//                 column tiles of grad_y * col^T (dot products over long tiles).
+// A thread packs a weight (slice) once and keeps it, across its chunks of the
+// region (ScratchTag), while its tasks use the same one.
 // Column tiles for the reductions have a fixed width (kReduceTile), so every
 // sum runs in the same order whatever the thread count.
 #include "conv-gemm-nd.h"

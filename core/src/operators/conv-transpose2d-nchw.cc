@@ -38,8 +38,10 @@ struct PhaseAxis {
 // ry (mod sh) and column rx (mod sw), after padding, receive only the taps
 // ky = ry + sh * ty, kx = rx + sw * tx, so each of the sh x sw phases is a small
 // dense convolution of x, W_phase (cout x cin * ty * tx) times the unfolded x,
-// written to every sh-th row and sw-th column of y. Tasks (phase, image, group,
-// column tile) write disjoint outputs; sums run in a fixed order.
+// written to every sh-th row and sw-th column of y. A tile's input rows are
+// copied once, zero-padded, into a window, and unfolded from there straight into
+// the GEMM's packed layout. Tasks (phase, image, group, column tile) write
+// disjoint outputs; sums run in a fixed order.
 wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
                                       int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph,
                                       int32_t pw, int32_t oh, int32_t ow, int32_t groups,
