@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace wtconv {
 
@@ -106,6 +107,35 @@ size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n)
 void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                          const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
                          bool accumulate);
+
+// Writes B whole in that packed layout for an nr-column kernel (nr a multiple
+// of 8), gathering: element (p, j) is row_of(p)[offsets[j]] for j < n, and
+// offsets[j] for n <= j < round_up(n, nr) must point at readable floats (their
+// columns are padding). Where offsets rise strictly over [0, n), 8 of them
+// spanning 7 are consecutive and copied as a block.
+template <typename RowOf>
+void gemm_pack_b_gathered(int32_t nr, int32_t k, size_t n, const ptrdiff_t* offsets, RowOf&& row_of,
+                          float* packed) {
+  const size_t n_padded = (n + nr - 1) / nr * nr;
+  for (int32_t pc = 0; pc < k; pc += gemm_blocking::kKc) {
+    const int32_t kc = k - pc < gemm_blocking::kKc ? k - pc : gemm_blocking::kKc;
+    for (int32_t p = pc; p < pc + kc; ++p) {
+      const float* src = row_of(p);
+      float* row = packed + static_cast<size_t>(p - pc) * nr;
+      for (size_t j = 0; j < n_padded; j += nr, row += static_cast<size_t>(kc) * nr) {
+        for (int32_t g = 0; g < nr; g += 8) {
+          const ptrdiff_t* off = offsets + j + g;
+          if (j + g + 8 <= n && off[7] - off[0] == 7) {
+            std::memcpy(row + g, src + off[0], 8 * sizeof(float));
+          } else {
+            for (int i = 0; i < 8; ++i) row[g + i] = src[off[i]];
+          }
+        }
+      }
+    }
+    packed += static_cast<size_t>(kc) * n_padded;
+  }
+}
 
 // Packs rows [0, mc) x columns [0, kc) of A into mr-row panels (zero-padded).
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed);

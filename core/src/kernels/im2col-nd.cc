@@ -206,33 +206,16 @@ void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1
     for (int32_t ow = ow0; ow < ow1; ++ow) offsets[j - j0 + (ow - ow0)] = base + ow;
   });
   for (size_t j = width; j < padded; ++j) offsets[j] = offsets[width - 1];
-  // Row kk = (c, kz, ky, kx) of the packed block, panel by panel.
+  // Row kk = (c, kz, ky, kx): where its tap reads in the window.
   const int32_t taps = static_cast<int32_t>(g.taps());
-  const int32_t k = (c1 - c0) * taps;
-  for (int32_t pc = 0; pc < k; pc += gemm_blocking::kKc) {
-    const int32_t kc = std::min(gemm_blocking::kKc, k - pc);
-    for (int32_t kk = pc; kk < pc + kc; ++kk) {
-      const int32_t c = kk / taps, t = kk % taps;
-      const int32_t kx = t % g.kernel[2], ky = (t / g.kernel[2]) % g.kernel[1], kz = t / (g.kernel[2] * g.kernel[1]);
-      const int32_t dx = kx * g.dilation[2];
-      const float* src = window + c * channel_stride + static_cast<size_t>(kz) * g.dilation[0] * plane_stride +
-                         static_cast<size_t>(ky) * g.dilation[1] * row_stride + (dx % sw) * phase_stride + dx / sw;
-      float* row = packed + static_cast<size_t>(kk - pc) * nr;
-      for (size_t j = 0; j < padded; j += nr, row += static_cast<size_t>(kc) * nr) {
-        for (int32_t g0 = 0; g0 < nr; g0 += 8) {
-          // Offsets rise strictly over the tile's columns (not over its padding),
-          // so 8 of them spanning 7 are consecutive.
-          const ptrdiff_t* off = offsets + j + g0;
-          if (j + g0 + 8 <= width && off[7] - off[0] == 7) {
-            std::memcpy(row + g0, src + off[0], 8 * sizeof(float));
-          } else {
-            for (int i = 0; i < 8; ++i) row[g0 + i] = src[off[i]];
-          }
-        }
-      }
-    }
-    packed += static_cast<size_t>(kc) * padded;
-  }
+  auto row_of = [&](int32_t kk) {
+    const int32_t c = kk / taps, t = kk % taps;
+    const int32_t kx = t % g.kernel[2], ky = (t / g.kernel[2]) % g.kernel[1], kz = t / (g.kernel[2] * g.kernel[1]);
+    const int32_t dx = kx * g.dilation[2];
+    return window + c * channel_stride + static_cast<size_t>(kz) * g.dilation[0] * plane_stride +
+           static_cast<size_t>(ky) * g.dilation[1] * row_stride + (dx % sw) * phase_stride + dx / sw;
+  };
+  gemm_pack_b_gathered(nr, (c1 - c0) * taps, width, offsets, row_of, packed);
 }
 
 void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1, size_t j0,

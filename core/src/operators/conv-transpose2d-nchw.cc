@@ -209,8 +209,7 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
       }
       // Column j of the tile reads window[c][qy - ty - row0][qx - tx - col0]:
       // offsets[j] is its (qy - row0, qx - col0) position; padding columns
-      // repeat the last one. Runs of 8 columns that lie next to each other in
-      // the window (a grid row holds them) are copied as blocks.
+      // repeat the last one (see gemm_pack_b_gathered).
       const size_t width_padded = round_up(width, nr);
       for_each_segment([&](size_t at, int32_t r, int32_t cx, int32_t len) {
         const ptrdiff_t base = static_cast<ptrdiff_t>(ay.q0 + r - row0) * cols + ax.q0 + cx - col0;
@@ -221,7 +220,11 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
         const int32_t c = kk / taps, ty = (kk % taps) / ax.taps, tx = kk % ax.taps;
         return window + static_cast<size_t>(c) * rows * cols - static_cast<ptrdiff_t>(ty) * cols - tx;
       };
-      if (packed_floats == 0) {  // a weight too large to keep packed: row-major col for gemm_with
+      if (packed_floats != 0) {
+        gemm_pack_b_gathered(kernel.nr, k, width, offsets, window_row, col);
+        gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k, packed_phase, col, product,
+                            static_cast<ptrdiff_t>(width), false);
+      } else {  // a weight too large to keep packed: row-major col for gemm_with
         for (int32_t kk = 0; kk < k; ++kk) {
           const float* src = window_row(kk);
           float* row = col + static_cast<size_t>(kk) * width;
@@ -229,31 +232,6 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
         }
         gemm_with(kernel, cout_g, static_cast<int32_t>(width), k, MatrixView{phase_weight, k, 1},
                   MatrixView{col, static_cast<ptrdiff_t>(width), 1}, product, static_cast<ptrdiff_t>(width), false, packs);
-      }
-      float* dst = col;
-      for (int32_t pc = 0; pc < k && packed_floats != 0; pc += gemm_blocking::kKc) {
-        const int32_t kc = std::min(gemm_blocking::kKc, k - pc);
-        for (int32_t kk = pc; kk < pc + kc; ++kk) {
-          const float* src = window_row(kk);
-          float* row = dst + static_cast<size_t>(kk - pc) * nr;
-          for (size_t j0p = 0; j0p < width_padded; j0p += nr, row += static_cast<size_t>(kc) * nr) {
-            for (size_t g0 = 0; g0 < nr; g0 += 8) {
-              // Offsets rise strictly over the tile's columns (not over its
-              // padding), so 8 of them spanning 7 are consecutive.
-              const ptrdiff_t* off = offsets + j0p + g0;
-              if (j0p + g0 + 8 <= width && off[7] - off[0] == 7) {
-                std::memcpy(row + g0, src + off[0], 8 * sizeof(float));
-              } else {
-                for (int i = 0; i < 8; ++i) row[g0 + i] = src[off[i]];
-              }
-            }
-          }
-        }
-        dst += static_cast<size_t>(kc) * width_padded;
-      }
-      if (packed_floats != 0) {
-        gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k, packed_phase, col, product,
-                            static_cast<ptrdiff_t>(width), false);
       }
       for (int32_t o = 0; o < cout_g; ++o) {
         const float b0 = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
