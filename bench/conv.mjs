@@ -6,28 +6,15 @@
 // Prints medians and ratios and writes bench/results/conv-<date>.json.
 //
 //   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchOptions, nativePeak, peersDir, randomFloats, root, timeIt, wt } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const peersDir = path.resolve(root, '..', 'shared', 'peers');
-const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
-
-const { values: opts } = parseArgs({
-  options: {
-    workloads: { type: 'string', default: 'c1,c2,c3,c4' },
-    gemm: { type: 'string', default: '512,1024' },
-    repeat: { type: 'string', default: '10' },
-    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
-    out: { type: 'string' },
-  },
+const { opts, REPEAT, THREADS } = benchOptions({
+  workloads: { type: 'string', default: 'c1,c2,c3,c4' },
+  gemm: { type: 'string', default: '512,1024' },
 });
-const REPEAT = Number(opts.repeat);
-const THREADS = Number(opts.threads);
 
 const WORKLOADS = {
   c1: 'conv2d_c1_n8c64s56k3',
@@ -41,43 +28,13 @@ const selected = opts.workloads ? opts.workloads.split(',').map((name) => {
 }) : [];
 const gemmSizes = opts.gemm ? opts.gemm.split(',').map(Number) : [];
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+const randomTensor = (shape, seed) => new wt.Tensor(randomFloats(shape.reduce((a, b) => a * b, 1), seed), shape);
 
-async function timeIt(fn) {
-  for (let i = 0; i < 2; i++) await fn();  // warm-up
-  const times = [];
-  for (let i = 0; i < REPEAT; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
-
-function randomTensor(shape, seed) {
-  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = seed >>> 0;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return new wt.Tensor(x, shape);
-}
-
-/** The native peak of bench/peak/peak.cc (built as bench/cpu.mjs builds it). */
-function nativePeak() {
-  const bin = path.join(root, 'build', 'bench', 'peak');
+/** The native peak (bench/peak/peak.cc), or null where it cannot be built. */
+function peakOrNull() {
   try {
-    const src = path.join(root, 'bench', 'peak', 'peak.cc');
-    if (!existsSync(bin) || statSync(src).mtimeMs > statSync(bin).mtimeMs) {
-      mkdirSync(path.dirname(bin), { recursive: true });
-      execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', src, '-o', bin]);
-    }
-    return JSON.parse(execFileSync(bin, [String(THREADS)], { encoding: 'utf8' })).gflops;
-  } catch (e) {
+    return nativePeak(THREADS);
+  } catch {
     return null;
   }
 }
@@ -113,8 +70,8 @@ for (const wl of selected) {
     // faults, which the kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(y.shape);
     row.times[label] = {
-      forward: await timeIt(() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out })),
-      forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts)),
+      forward: await timeIt(() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out }), REPEAT),
+      forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT),
     };
   }
   const model = path.join(peersDir, `${wl.file}.onnx`);
@@ -123,12 +80,12 @@ for (const wl of selected) {
     if (!ort) continue;
     const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
     const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
-    row.times[label] = { forward: await timeIt(() => session.run(input)) };
+    row.times[label] = { forward: await timeIt(() => session.run(input), REPEAT) };
   }
   rows.push(row);
 }
 
-const peak = gemmSizes.length ? nativePeak() : null;
+const peak = gemmSizes.length ? peakOrNull() : null;
 const gemm = [];
 for (const n of gemmSizes) {
   const x = randomTensor([1, n, 1, n], 2);
@@ -137,7 +94,7 @@ for (const n of gemmSizes) {
   for (const [label, init] of ours) {
     await wt.init(init);
     const out = wt.Tensor.zeros([1, n, 1, n]);
-    entry.gflops[label] = (2 * n ** 3) / (await timeIt(() => wt.conv2d(x, w, null, { out }))) / 1e6;
+    entry.gflops[label] = (2 * n ** 3) / (await timeIt(() => wt.conv2d(x, w, null, { out }), REPEAT)) / 1e6;
   }
   if (peak) entry.nativeFractionOfPeak = entry.gflops.native / peak;
   gemm.push(entry);

@@ -8,25 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { benchOptions, median, nativePeak, peersDir, randomFloats, root, timeIt, wt } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const peersDir = path.resolve(root, '..', 'shared', 'peers');
-const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
-
-const { values: opts } = parseArgs({
-  options: {
-    workloads: { type: 'string', default: 'b1,b2,b3,b4' },
-    repeat: { type: 'string', default: '10' },
-    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
-    'no-pytorch': { type: 'boolean', default: false },
-    out: { type: 'string' },
-  },
+const { opts, REPEAT, THREADS } = benchOptions({
+  workloads: { type: 'string', default: 'b1,b2,b3,b4' },
+  'no-pytorch': { type: 'boolean', default: false },
 });
-const REPEAT = Number(opts.repeat);
-const THREADS = Number(opts.threads);
 
 // SPEC section 6.
 const WORKLOADS = {
@@ -53,43 +41,15 @@ function forwardFlops({ n, c, h, w, k, levels }) {
   return flops;
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function timeIt(fn, repeat) {
-  for (let i = 0; i < 2; i++) await fn();  // warm-up
-  const times = [];
-  for (let i = 0; i < repeat; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
-
-function randomInput(size, seed) {
-  const x = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = s / 2 ** 32 - 0.5;
-  }
-  return x;
-}
-
 function measurePeak() {
   const dir = path.join(root, 'build', 'bench');
   mkdirSync(dir, { recursive: true });
   const src = path.join(root, 'bench', 'peak', 'peak.cc');
-  const native = path.join(dir, 'peak');
   const wasm = path.join(dir, 'peak-wasm.cjs');
   const peak = {};
   try {
-    execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', src, '-o', native]);
-    peak.native = JSON.parse(execFileSync(native, [String(THREADS)], { encoding: 'utf8' })).gflops;
-    peak.native1 = JSON.parse(execFileSync(native, ['1'], { encoding: 'utf8' })).gflops;
+    peak.native = nativePeak(THREADS);
+    peak.native1 = nativePeak(1);
   } catch (e) {
     peak.nativeError = e.message.split('\n')[0];
   }
@@ -172,7 +132,7 @@ for (const wl of selected) {
   const weightsFile = path.join(peersDir, `${wl.file}.weights.safetensors`);
   const sd = wt.loadSafetensors(new Uint8Array(readFileSync(weightsFile))).tensors;
   const shape = [wl.n, wl.c, wl.h, wl.w];
-  const x = new wt.Tensor(randomInput(wl.n * wl.c * wl.h * wl.w, 7), shape);
+  const x = new wt.Tensor(randomFloats(wl.n * wl.c * wl.h * wl.w, 7), shape);
   const row = { workload: wl.name, shape, k: wl.k, levels: wl.levels, gflop: forwardFlops(wl) / 1e9, times: {} };
 
   for (const b of ours) {

@@ -11,28 +11,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchOptions, median, root, wt } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
-
-const { values: opts } = parseArgs({
-  options: {
-    repeat: { type: 'string', default: '10' },
-    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
-    out: { type: 'string' },
-  },
-});
-const REPEAT = Number(opts.repeat);
-const THREADS = Number(opts.threads);
+const { opts, REPEAT, THREADS } = benchOptions();
 
 const WORKLOADS = [
   { name: 'd1 depthwise C96 N8 56² 17x17 (34 weights)', n: 8, c: 96, out: 96, size: 56, k: 17, count: 34, groups: 96 },
   { name: 'd2 dense C64->64 N8 56² 7x7 (9 weights)', n: 8, c: 64, out: 64, size: 56, k: 7, count: 9, groups: 1 },
 ];
 
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 /** Runs a and b alternately (so slow phases of a shared machine hit both): medians of each and of the ratios a / b. */
 function timePair(a, b) {
   for (let i = 0; i < 2; i++) (a(), b());

@@ -11,35 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchOptions, peersDir, root, timeIt, wt } from './common.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const peersDir = path.resolve(root, '..', 'shared', 'peers');
-const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
-
-const { values: opts } = parseArgs({
-  options: {
-    repeat: { type: 'string', default: '10' },
-    threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
-    out: { type: 'string' },
-  },
-});
-const REPEAT = Number(opts.repeat);
-const THREADS = Number(opts.threads);
+const { opts, REPEAT, THREADS } = benchOptions();
 const FILE = 'wavemix_w1_n16d64l1';
 
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-async function timeIt(fn) {
-  for (let i = 0; i < 2; i++) await fn();
-  const times = [];
-  for (let i = 0; i < REPEAT; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
-  }
-  return median(times);
-}
 
 const { tensors, metadata } = wt.loadSafetensors(new Uint8Array(readFileSync(path.join(peersDir, `${FILE}.weights.safetensors`))));
 const c = JSON.parse(metadata.config);
@@ -55,9 +31,9 @@ for (const [label, init] of [['native', { backend: 'native', threads: THREADS }]
     level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
   });
   model.loadStateDict(tensors);
-  const evalForward = await timeIt(() => model.eval().forward(x));
+  const evalForward = await timeIt(() => model.eval().forward(x), REPEAT);
   model.train();
-  const trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad));
+  const trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
   model.loadStateDict(tensors);  // undo the running-statistics updates
   times[label] = { evalForward, trainStep };
 }
@@ -72,7 +48,7 @@ for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpN
   const file = path.join(peersDir, `${FILE}.onnx`);
   const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(file) : file, options);
   const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
-  times[label] = { evalForward: await timeIt(() => session.run(input)) };
+  times[label] = { evalForward: await timeIt(() => session.run(input), REPEAT) };
 }
 
 // PyTorch: the same model on the same input; its first logits must match ours.

@@ -1,0 +1,69 @@
+// What the CPU benchmarks share: where things are, the package, the common
+// command-line options, medians and timing, seeded inputs, the native peak probe.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const peersDir = path.resolve(root, '..', 'shared', 'peers');
+export const wt = await import(path.join(root, 'dist', 'node', 'index.mjs'));
+
+/** --repeat, --threads and --out, plus a benchmark's own options: { opts, REPEAT, THREADS }. */
+export function benchOptions(extra = {}) {
+  const { values: opts } = parseArgs({
+    options: {
+      ...extra,
+      repeat: { type: 'string', default: '10' },
+      threads: { type: 'string', default: String(Math.min(os.availableParallelism(), 2)) },
+      out: { type: 'string' },
+    },
+  });
+  return { opts, REPEAT: Number(opts.repeat), THREADS: Number(opts.threads) };
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median time in ms of `repeat` calls of fn after two warm-up calls. */
+export async function timeIt(fn, repeat) {
+  for (let i = 0; i < 2; i++) await fn();
+  const times = [];
+  for (let i = 0; i < repeat; i++) {
+    const t = performance.now();
+    await fn();
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+/** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */
+export function randomFloats(size, seed) {
+  const x = new Float32Array(size);
+  let s = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = s / 2 ** 32 - 0.5;
+  }
+  return x;
+}
+
+/** bench/peak/peak.cc built natively (FMA) into build/bench/peak when missing or older than its source. */
+export function nativePeakBinary() {
+  const bin = path.join(root, 'build', 'bench', 'peak');
+  const src = path.join(root, 'bench', 'peak', 'peak.cc');
+  if (!existsSync(bin) || statSync(src).mtimeMs > statSync(bin).mtimeMs) {
+    mkdirSync(path.dirname(bin), { recursive: true });
+    execFileSync('g++', ['-O3', '-march=native', '-ffp-contract=fast', '-pthread', src, '-o', bin]);
+  }
+  return bin;
+}
+
+/** GFLOP/s of the native peak probe on `threads` threads. */
+export function nativePeak(threads) {
+  return JSON.parse(execFileSync(nativePeakBinary(), [String(threads)], { encoding: 'utf8' })).gflops;
+}
