@@ -86,11 +86,17 @@ namespace {
 
 int32_t round_up_to(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
 
-// The blocked loops. With `whole_a` (gemm_pack_a_whole's layout) A is not
-// packed again: block (ic, pc) lies at ic * k + (rows of the block, padded) * pc.
+// Where block (ic, pc) (mc rows) of gemm_pack_a_whole's layout starts.
+size_t whole_a_block(const GemmMicrokernel& kernel, int32_t k, int32_t ic, int32_t mc, int32_t pc) {
+  return static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
+}
+
+// The blocked loops. An operand given whole (whole_a: gemm_pack_a_whole's
+// layout; whole_b: gemm_packed_b_floats's) is read where it lies, the other is
+// packed block by block into the scratch.
 void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
-             const float* whole_a, MatrixView b, float* c, ptrdiff_t ldc, bool accumulate,
-             float* scratch) {
+             const float* whole_a, MatrixView b, const float* whole_b, float* c, ptrdiff_t ldc,
+             bool accumulate, float* scratch) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
@@ -98,26 +104,34 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
     }
     return;
   }
-  float* packed_a = scratch;
-  float* packed_b = scratch + static_cast<size_t>(kMc) * kKc;
+  float* packed_a = scratch;  // null when both operands come whole
+  float* packed_b = scratch != nullptr ? scratch + static_cast<size_t>(kMc) * kKc : nullptr;
+  const size_t n_padded = static_cast<size_t>(round_up_to(n, kernel.nr));
   for (int32_t jc = 0; jc < n; jc += kNc) {
     const int32_t nc = std::min(kNc, n - jc);
     for (int32_t pc = 0; pc < k; pc += kKc) {
       const int32_t kc = std::min(kKc, k - pc);
-      gemm_pack_b(kernel.nr, kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
+      const float* pb = packed_b;
+      if (whole_b != nullptr) {
+        pb = whole_b + static_cast<size_t>(pc) * n_padded + static_cast<size_t>(jc) * kc;
+      } else {
+        gemm_pack_b(kernel.nr, kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
+      }
       for (int32_t ic = 0; ic < m; ic += kMc) {
         const int32_t mc = std::min(kMc, m - ic);
         const float* pa = packed_a;
         if (whole_a != nullptr) {
-          pa = whole_a + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
+          pa = whole_a + whole_a_block(kernel, k, ic, mc, pc);
         } else {
           gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
         }
-        kernel.macro_kernel(mc, nc, kc, pa, packed_b, c + ic * ldc + jc, ldc, accumulate || pc > 0);
+        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0);
       }
     }
   }
 }
+
+constexpr MatrixView kNoView{nullptr, 0, 0};
 
 }  // namespace
 
@@ -131,7 +145,7 @@ void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, Matr
     for (int32_t pc = 0; pc < k; pc += kKc) {
       const int32_t kc = std::min(kKc, k - pc);
       gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride},
-                  packed + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc);
+                  packed + whole_a_block(kernel, k, ic, mc, pc));
     }
   }
 }
@@ -139,7 +153,7 @@ void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, Matr
 void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
                         bool accumulate, float* scratch) {
-  blocked(kernel, m, n, k, MatrixView{nullptr, 0, 0}, packed_a, b, c, ldc, accumulate, scratch);
+  blocked(kernel, m, n, k, kNoView, packed_a, b, nullptr, c, ldc, accumulate, scratch);
 }
 
 size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n) {
@@ -149,31 +163,12 @@ size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n)
 void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                          const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
                          bool accumulate) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (!accumulate) {
-      for (int32_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * n);
-    }
-    return;
-  }
-  const size_t n_padded = static_cast<size_t>(round_up_to(n, kernel.nr));
-  for (int32_t jc = 0; jc < n; jc += kNc) {
-    const int32_t nc = std::min(kNc, n - jc);
-    for (int32_t pc = 0; pc < k; pc += kKc) {
-      const int32_t kc = std::min(kKc, k - pc);
-      const float* pb = packed_b + static_cast<size_t>(pc) * n_padded + static_cast<size_t>(jc) * kc;
-      for (int32_t ic = 0; ic < m; ic += kMc) {
-        const int32_t mc = std::min(kMc, m - ic);
-        const float* pa = packed_a + static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
-        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0);
-      }
-    }
-  }
+  blocked(kernel, m, n, k, kNoView, packed_a, kNoView, packed_b, c, ldc, accumulate, nullptr);
 }
 
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
                MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch) {
-  blocked(kernel, m, n, k, a, nullptr, b, c, ldc, accumulate, scratch);
+  blocked(kernel, m, n, k, a, nullptr, b, nullptr, c, ldc, accumulate, scratch);
 }
 
 void gemm_nt(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda, const float* b,

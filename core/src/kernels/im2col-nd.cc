@@ -121,7 +121,6 @@ namespace {
 // columns each (column xq of phase p is padded column xq * sw + p).
 struct Window {
   int32_t z0, depth, y0, rows, width;
-  size_t row_stride() const { return static_cast<size_t>(width); }
   Window(const ConvGeometry& g, size_t j0, size_t j1) {
     const size_t r_first = j0 / g.out[2], r_last = (j1 - 1) / g.out[2];
     const int32_t od_first = static_cast<int32_t>(r_first / g.out[1]);

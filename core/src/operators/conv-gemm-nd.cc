@@ -28,9 +28,6 @@ constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns pe
 constexpr int32_t kReduceTile = 1024;
 // Columns per reduction tile from which the weight gradient runs as dot products.
 constexpr size_t kDotProductMinColumns = 256;
-// Floats of a weight packed once per thread and reused across that thread's
-// tasks (gemm_pack_a_whole); larger weights are packed block by block per task.
-constexpr size_t kPackedWeightBudget = size_t{1} << 20;
 // Rows of the unfolded input (in_channels / groups x taps): bounds every
 // scratch size below (kMaxRows x nr floats) so none can overflow, even in wasm32.
 constexpr size_t kMaxRows = size_t{1} << 22;
@@ -45,6 +42,11 @@ size_t reduce_tile(size_t out_plane, size_t taps) {
 }  // namespace
 
 size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
+
+size_t held_weight_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k) {
+  const size_t floats = round_up(gemm_packed_a_floats(kernel, m, k), 16);
+  return floats <= kHeldWeightBudget ? floats : 0;
+}
 
 wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
                                  const int32_t in[3], int32_t out_channels,
@@ -133,8 +135,7 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
   }
   const size_t tiles = ceil_div_size(out_plane, tile);
   const GemmMicrokernel& kernel = gemm_microkernel();
-  size_t weight_floats = round_up(gemm_packed_a_floats(kernel, cout, k), 16);
-  if (weight_floats > kPackedWeightBudget) weight_floats = 0;
+  const size_t weight_floats = held_weight_floats(kernel, cout, k);
   // With the weight packed, the unfolding is written straight into the packed-B
   // layout (im2col_packed) when its window of the input is small enough.
   size_t window_floats = 0;
@@ -147,6 +148,7 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
   const size_t col_floats = pointwise ? 0
                             : unfold_packed ? round_up(gemm_packed_b_floats(kernel, k, static_cast<int32_t>(tile)), 16)
                                             : round_up(static_cast<size_t>(k) * tile, 16);
+  const size_t pack_floats = unfold_packed ? 0 : gemm_scratch_floats();  // both operands come packed otherwise
   const uint64_t call = new_scratch_call();
   auto body = [&](size_t begin, size_t end, void* scratch) {
     ScratchTag* held = static_cast<ScratchTag*>(scratch);  // the group whose weight packed_weight holds
@@ -194,7 +196,7 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
     return WTCONV_OK;
   };
   return ThreadPool::instance().parallel_for(
-      blocks * tiles, kScratchTagBytes + sizeof(float) * (col_floats + weight_floats + window_floats + offset_floats + gemm_scratch_floats()),
+      blocks * tiles, kScratchTagBytes + sizeof(float) * (col_floats + weight_floats + window_floats + offset_floats + pack_floats),
       body);
 }
 
@@ -214,8 +216,7 @@ wtconv_status conv_backward_input_nd(const ConvGeometry& g, const float* grad_y,
   const size_t chunks = ceil_div_size(cin, chunk);
   const size_t col_floats = pointwise ? 0 : round_up(chunk * taps * tile, 16);
   const GemmMicrokernel& kernel = gemm_microkernel();
-  size_t weight_floats = round_up(gemm_packed_a_floats(kernel, static_cast<int32_t>(chunk * taps), cout), 16);
-  if (weight_floats > kPackedWeightBudget) weight_floats = 0;
+  const size_t weight_floats = held_weight_floats(kernel, static_cast<int32_t>(chunk * taps), cout);
   const uint64_t call = new_scratch_call();
   auto body = [&](size_t begin, size_t end, void* scratch) {
     ScratchTag* held = static_cast<ScratchTag*>(scratch);  // (channel chunk, group) packed_weight holds

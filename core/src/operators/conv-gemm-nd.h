@@ -4,6 +4,7 @@
 // (make_conv_geometry or their own checks).
 #pragma once
 
+#include "../kernels/gemm.h"
 #include "../kernels/im2col-nd.h"
 #include "validate.h"
 
@@ -12,6 +13,12 @@ namespace wtconv {
 // Tasks a parallel convolution aims for: about four per thread, so uneven
 // tasks still balance.
 size_t task_target();
+
+// Floats of packed weight a thread may keep for its tasks (gemm_pack_a_whole).
+constexpr size_t kHeldWeightBudget = size_t{1} << 20;
+// Floats (rounded for alignment) of an m x k weight packed whole; 0 when that is
+// over kHeldWeightBudget (the weight is then packed block by block per task).
+size_t held_weight_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k);
 
 // Validates the arguments of a `dims`-axis convolution (the last `dims` of the
 // 3 entries of each array are used; the others must be 1 / 0) and fills `g`

@@ -17,7 +17,6 @@ namespace wtconv {
 namespace {
 
 constexpr size_t kPhaseColumnBudget = size_t{1} << 18;  // floats of unfolded input + product per thread
-constexpr size_t kPhaseWeightBudget = size_t{1} << 20;  // floats of a packed phase weight per thread
 
 int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
@@ -84,12 +83,11 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
   const size_t offset_floats = round_up(round_up(tile, nr) * (sizeof(ptrdiff_t) / sizeof(float)), 16);
   const size_t product_floats = round_up(static_cast<size_t>(cout_g) * tile, 16);
   const size_t phase_weight_floats = round_up(static_cast<size_t>(cout_g) * k_max, 16);
-  size_t packed_floats = round_up(gemm_packed_a_floats(kernel, cout_g, static_cast<int32_t>(k_max)), 16);
-  if (packed_floats > kPhaseWeightBudget) packed_floats = 0;
+  const size_t packed_floats = held_weight_floats(kernel, cout_g, static_cast<int32_t>(k_max));
   // When every phase's packed weight fits, a thread keeps all of them and takes
   // the tasks image by image (an image's outputs stay in cache while its phases
   // fill them in); otherwise one phase's weight, and the tasks phase by phase.
-  const bool all_phases = packed_floats != 0 && packed_floats * phases <= kPhaseWeightBudget;
+  const bool all_phases = packed_floats != 0 && packed_floats * phases <= kHeldWeightBudget;
   const size_t held_phases = all_phases ? static_cast<size_t>(phases) : 1;
   const uint64_t call = new_scratch_call();
   const size_t in_plane = static_cast<size_t>(h) * w, out_plane = static_cast<size_t>(oh) * ow;
@@ -243,7 +241,7 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
     return WTCONV_OK;
   };
   const size_t scratch = col_floats + product_floats + phase_weight_floats + packed_floats * held_phases + window_floats +
-                         offset_floats + gemm_scratch_floats();
+                         offset_floats + (packed_floats == 0 ? gemm_scratch_floats() : 0);  // packs: gemm_with only
   return ThreadPool::instance().parallel_for(blocks * tiles, kScratchTagBytes + sizeof(float) * scratch, body);
 }
 
