@@ -230,17 +230,21 @@ export class WaveMixBlock {
     return this.train(false);
   }
 
-  /** The first 1x1 conv's weight with its first d columns in the DWT's band order, so the bands need no reordering copy. */
-  private bandOrderWeight(w: Tensor): Tensor {
+  /**
+   * The first 1x1 conv's weight with its first d columns in the DWT's band
+   * order, so the bands need no reordering copy; written into `into` (the
+   * weight may change between calls, its buffer need not).
+   */
+  private bandOrderWeight(w: Tensor, into: Tensor): Tensor {
     const [o, cin] = w.shape;
     const d = this.config.finalDim;
-    const out = new Float32Array(w.data.length);
+    const out = into.data;
     for (let i = 0; i < o; i++) {
       const row = i * cin;
       for (let j = 0; j < d; j++) out[row + j] = w.data[row + this.perm[j]];
       for (let j = d; j < cin; j++) out[row + j] = w.data[row + j];
     }
-    return new Tensor(out, w.shape);
+    return into;
   }
 
   private fromBandOrder(g: Tensor): Tensor {
@@ -277,7 +281,7 @@ export class WaveMixBlock {
       const hl = h / 2 ** l, wl = w / 2 ** l;
       const view = bands[l - 1].reshape([n, d, hl, wl]);
       const input: Tensor = upper ? concatChannels(view, upper) : view;
-      const w0 = this.bandOrderWeight(P[`${ff}.0.weight`]);
+      const w0 = this.bandOrderWeight(P[`${ff}.0.weight`], A.get(`${l}.w0`, P[`${ff}.0.weight`].shape));
       const a = conv2d(input, w0, P[`${ff}.0.bias`], { out: A.get(`${l}.a`, [n, d * mult, hl, wl]) });
       const g = gelu(a, { out: A.get(`${l}.g`, a.shape) });
       let dOut = g;
