@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, expectParity, randomTensor } from './helpers.js';
+import { convTranspose2dReference } from './reference/ops.js';
 
 interface Case { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; d: number[]; g: number }
 
@@ -109,6 +110,41 @@ for (const b of BACKENDS) {
       expect(Array.from(y.data)).toEqual(expected);
       const g = wt.convTranspose2dBackward(x, new wt.Tensor(new Float32Array([2]), [1, 1, 1, 1]), null, y, opts);
       expect(Array.from(g.x.data)).toEqual(Array.from(x.data, (_, i) => 2 * y.data[Math.floor(i / 3) * 4 + (i % 3)]));
+    });
+  });
+}
+
+// Transposed convolutions whose kernel is twice the stride run in Winograd form
+// (F(2x2, 2x2) per sub-pixel phase): odd and even output sizes, every padding
+// the phases shift by, output padding, groups, unequal strides, GEMM blocks
+// crossed by the channels (k > 256, m > 96), several images per task.
+const WINOGRAD_CASES: [string, { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; op: number[]; g: number }][] = [
+  ['4x4 stride 2 padding 1 (the WaveMix upsampling)', { n: 3, cin: 12, cout: 10, size: [8, 8], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['4x4 stride 2, odd sizes, padding 0 and 2', { n: 2, cin: 5, cout: 7, size: [7, 9], k: [4, 4], s: [2, 2], p: [0, 2], op: [0, 0], g: 1 }],
+  ['4x4 stride 2 padding 3, output padding 1', { n: 1, cin: 6, cout: 4, size: [9, 6], k: [4, 4], s: [2, 2], p: [3, 1], op: [1, 1], g: 1 }],
+  ['6x4 stride (3, 2), groups 2', { n: 2, cin: 8, cout: 6, size: [5, 11], k: [6, 4], s: [3, 2], p: [2, 1], op: [2, 0], g: 2 }],
+  ['2x4 stride (1, 2)', { n: 2, cin: 4, cout: 5, size: [6, 5], k: [2, 4], s: [1, 2], p: [0, 1], op: [0, 1], g: 1 }],
+  ['4x4 stride 2, 260 input channels (two GEMM k blocks)', { n: 1, cin: 260, cout: 3, size: [5, 4], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['4x4 stride 2, 100 output channels (two GEMM m blocks), wide rows', { n: 1, cin: 3, cout: 100, size: [3, 70], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['4x4 stride 2, a 1x1 input', { n: 2, cin: 3, cout: 2, size: [1, 1], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+];
+const winogradRefs = new Map<number, { y: Float64Array; shape: number[] }>();
+
+for (const b of BACKENDS) {
+  describe(`convTranspose2d in Winograd form against a float64 reference on ${b.label}`, () => {
+    beforeAll(async () => {
+      await wt.init(b.options);
+    });
+    WINOGRAD_CASES.forEach(([name, c], i) => {
+      it(name, () => {
+        const x = randomTensor([c.n, c.cin, ...c.size], 500 + i);
+        const w = randomTensor([c.cin, c.cout / c.g, ...c.k], 600 + i);
+        const bias = randomTensor([c.cout], 700 + i);
+        const opts = { stride: c.s, padding: c.p, outputPadding: c.op, groups: c.g, dilation: [1, 1] };
+        if (!winogradRefs.has(i)) winogradRefs.set(i, convTranspose2dReference(x, w, bias, opts));
+        const ref = winogradRefs.get(i)!;
+        expectParity(wt.convTranspose2d(x, w, bias, opts), new wt.Tensor(Float32Array.from(ref.y), ref.shape), 'y');
+      });
     });
   });
 }

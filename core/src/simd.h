@@ -64,7 +64,8 @@ WTCONV_INLINE float reduce_add(vf v) {
 }  // inline namespace lanesN
 
 // Four floats whatever the native width (one xmm / v128): data movement of
-// the packing and unfolding kernels (deinterleaves and transposes).
+// the packing and unfolding kernels (deinterleaves and transposes), and the
+// Winograd transforms.
 typedef float f4 __attribute__((vector_size(16)));
 typedef int i4 __attribute__((vector_size(16)));
 WTCONV_INLINE f4 load4(const float* p) {

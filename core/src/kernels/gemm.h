@@ -91,6 +91,25 @@ void gemm_nt(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda, con
 // the panels gemm_with_packed_a() reads, in gemm_packed_a_floats(kernel, m, k) floats.
 size_t gemm_packed_a_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k);
 void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, MatrixView a, float* packed);
+// The positions of gemm_pack_a_whole()'s layout for an m x k A, in memory
+// order: f(i, p, at) for element (i, p) at packed + at, i >= m for the padding
+// rows (to be zero). For producers that write that layout directly.
+template <typename F>
+void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k, F&& f) {
+  const int32_t mr = kernel.mr;
+  size_t at = 0;
+  for (int32_t ic = 0; ic < m; ic += gemm_blocking::kMc) {
+    const int32_t mc = m - ic < gemm_blocking::kMc ? m - ic : gemm_blocking::kMc;
+    for (int32_t pc = 0; pc < k; pc += gemm_blocking::kKc) {
+      const int32_t kc = k - pc < gemm_blocking::kKc ? k - pc : gemm_blocking::kKc;
+      for (int32_t i0 = ic; i0 < ic + mc; i0 += mr) {
+        for (int32_t p = pc; p < pc + kc; ++p) {
+          for (int32_t i = i0; i < i0 + mr; ++i) f(i, p, at++);
+        }
+      }
+    }
+  }
+}
 // gemm_with() with A already packed (same results, bit for bit).
 void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
