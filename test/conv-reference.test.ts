@@ -54,6 +54,11 @@ const CASES: [string, Case][] = [
   ['conv2d depthwise dilated (GEMM path)', { n: 1, cin: 3, cout: 3, size: [15, 14], k: [5, 5], s: [1, 1], p: [4, 4], d: [2, 2], g: 3 }],
   ['conv2d depthwise multiplier 2 (GEMM path)', { n: 1, cin: 3, cout: 6, size: [11, 12], k: [7, 7], s: [2, 2], p: [3, 3], d: [1, 1], g: 3 }],
   ['conv2d kernel as large as the padded input', { n: 1, cin: 2, cout: 3, size: [4, 5], k: [6, 7], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
+  // 3x3 stride 1 with >= 8 input channels per group: the forward in Winograd form
+  ['conv2d 3x3 Winograd, odd sizes, padding (0, 2)', { n: 3, cin: 9, cout: 7, size: [11, 8], k: [3, 3], s: [1, 1], p: [0, 2], d: [1, 1], g: 1 }],
+  ['conv2d 3x3 Winograd, groups 2, 1-pixel output', { n: 2, cin: 16, cout: 6, size: [3, 3], k: [3, 3], s: [1, 1], p: [0, 0], d: [1, 1], g: 2 }],
+  ['conv2d 3x3 Winograd, 270 input channels (two GEMM k blocks), padding 3', { n: 1, cin: 270, cout: 5, size: [6, 13], k: [3, 3], s: [1, 1], p: [3, 1], d: [1, 1], g: 1 }],
+  ['conv2d 3x3 Winograd, wide rows, 2x1 input', { n: 2, cin: 8, cout: 3, size: [2, 150], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
   ['conv1d stride 3, dilation 2, groups 2', { n: 3, cin: 4, cout: 6, size: [50], k: [4], s: [3], p: [2], d: [2], g: 2 }],
   ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
 ];

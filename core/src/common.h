@@ -35,6 +35,8 @@ bool checked_product(std::initializer_list<int32_t> sizes, size_t* out);
 
 inline int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 inline size_t ceil_div_size(size_t a, size_t b) { return (a + b - 1) / b; }
+// floor(a / b) for b > 0 and any sign of a.
+inline int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 // v rounded up to a multiple of m.
 inline size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 

@@ -10,16 +10,14 @@
 #include <cstring>
 
 #include "../kernels/gemm.h"
-#include "../kernels/winograd-f2k2.h"
 #include "../thread-pool.h"
 #include "conv-gemm-nd.h"
+#include "winograd-nchw.h"
 
 namespace wtconv {
 namespace {
 
 constexpr size_t kPhaseColumnBudget = size_t{1} << 18;  // floats of unfolded input + product per thread
-
-int32_t floor_div(int32_t a, int32_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // One axis of one phase: the outputs o = s * q + r - p for q in [q0, q0 + count)
 // take the taps k = r + s * t (t < taps) from the inputs i = q - t.
@@ -246,224 +244,34 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
   return ThreadPool::instance().parallel_for(blocks * tiles, kScratchTagBytes + sizeof(float) * scratch, body);
 }
 
-// Winograd form of the sub-pixel phases (kernels/winograd-f2k2.h), for kernels
-// of twice the stride on both axes, where every phase has 2 x 2 taps (the 4x4
-// stride-2 upsampling of WaveMix). Along one axis a phase is
-// y(q) = w[r + s] x[q - 1] + w[r] x[q]; a 2x2 block of its outputs takes 9
-// products instead of 16, each a sum over input channels: per phase, 9 GEMMs
-// M_uv (cout x tiles) = U_uv (cout x cin) * V_uv (cin x tiles), between the
-// input and output transforms. Tasks (group, block of tiles over all images)
-// run every phase; each output is written once, sums run in a fixed order.
-constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
-
-// Floats of one packed U_uv when all 9 of every phase fit what a thread may
-// keep, else 0 (the plain sub-pixel form is used).
-size_t winograd_held_floats(const GemmMicrokernel& kernel, int32_t phases, int32_t cout_g, int32_t cin_g) {
-  const size_t one = held_weight_floats(kernel, cout_g, cin_g);
-  return one != 0 && one * 9 * static_cast<size_t>(phases) <= kHeldWeightBudget ? one : 0;
+// Winograd form of the sub-pixel phases, for kernels of twice the stride on
+// both axes (the 4x4 stride-2 upsampling of WaveMix): every phase then has 2 x 2
+// taps, y(q) = w[r + s] x[q - 1] + w[r] x[q] along each axis, and a 2x2 block
+// of its outputs takes F(2x2, 2x2)'s 9 products instead of 16 (winograd-nchw.h).
+bool winograd_applies(int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh, int32_t sw) {
+  return kh == 2 * sh && kw == 2 * sw &&
+         winograd_held_floats(gemm_microkernel(), size_t{9} * sh * sw, cout_g, cin_g) != 0;
 }
 
 wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
                                         int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
                                         int32_t ow, int32_t groups, const float* x, const float* weight,
                                         const float* bias, float* y) {
-  const int32_t kh = 2 * sh, kw = 2 * sw;
-  const int32_t cin_g = cin / groups, cout_g = cout / groups;
-  const int32_t phases = sh * sw;
-  const GemmMicrokernel& kernel = gemm_microkernel();
-  const size_t nr = static_cast<size_t>(kernel.nr);
-  // The 9 * phases packed U_uv lie packed_stride apart: 64 bytes past a
-  // multiple of 64, so writing all of them at once does not map every one to
-  // the same cache sets.
-  const size_t packed_stride = winograd_held_floats(kernel, phases, cout_g, cin_g) + 16;
-  // One tile grid for every phase: tile (a, b) of phase (ry, rx) holds its
-  // outputs q = q0 + 2a + (0, 1) by q0 + 2b + (0, 1) and reads the inputs
-  // q0 + 2a - 1 .. + 1 by q0 + 2b - 1 .. + 1; outputs past the phase's count
-  // are computed and dropped.
-  int32_t grid_y = 0, grid_x = 0, qy_min = INT32_MAX, qy_max = INT32_MIN, qx_min = INT32_MAX, qx_max = INT32_MIN;
-  for (int32_t r = 0; r < sh; ++r) {
-    const PhaseAxis a = PhaseAxis::make(r, kh, sh, ph, oh);
-    grid_y = std::max(grid_y, (a.count + 1) / 2);
-    qy_min = std::min(qy_min, a.q0);
-    qy_max = std::max(qy_max, a.q0);
-  }
-  for (int32_t r = 0; r < sw; ++r) {
-    const PhaseAxis a = PhaseAxis::make(r, kw, sw, pw, ow);
-    grid_x = std::max(grid_x, (a.count + 1) / 2);
-    qx_min = std::min(qx_min, a.q0);
-    qx_max = std::max(qx_max, a.q0);
-  }
-  // A task takes (group, images, tile rows, tile columns): several whole
-  // images when they are small, else rows of at most kWinogradTileBudget tiles.
-  const int32_t budget = static_cast<int32_t>(kWinogradTileBudget);
-  int32_t block_x = std::min(grid_x, budget);
-  int32_t block_y = grid_x <= budget ? std::min(grid_y, budget / block_x) : 1;
-  int32_t block_n = block_y == grid_y && block_x == grid_x ? std::clamp(budget / (grid_y * grid_x), 1, n) : 1;
-  auto tasks_of = [&] {
-    return static_cast<size_t>(groups) * ceil_div_size(n, block_n) * ceil_div_size(grid_y, block_y) *
-           ceil_div_size(grid_x, block_x);
+  const int32_t kh = 2 * sh, kw = 2 * sw, cin_g = cin / groups, cout_g = cout / groups;
+  auto grid_of = [&](int32_t phase) {
+    const int32_t ry = phase / sw, rx = phase % sw;
+    const PhaseAxis ay = PhaseAxis::make(ry, kh, sh, ph, oh), ax = PhaseAxis::make(rx, kw, sw, pw, ow);
+    return WinogradGrid{ay.q0 - 1, ax.q0 - 1, sh * ay.q0 + ry - ph, sw * ax.q0 + rx - pw, sh, sw, ay.count, ax.count};
   };
-  while (tasks_of() < task_target() && (block_n > 1 || block_y > 1)) {
-    if (block_n > 1) {
-      block_n = (block_n + 1) / 2;
-    } else {
-      block_y = (block_y + 1) / 2;
-    }
-  }
-  const size_t tasks_n = ceil_div_size(n, block_n), tasks_y = ceil_div_size(grid_y, block_y);
-  const size_t tasks_x = ceil_div_size(grid_x, block_x);
-  const size_t tile = static_cast<size_t>(block_n) * block_y * block_x;  // GEMM columns at most
-  // The input a task reads, zero-padded, split into even and odd columns:
-  // rows ylo + 2 a0 .. (each of `half` even then `half` odd columns from xlo + 2 b0).
-  const int32_t window_rows = qy_max - qy_min + 2 * block_y + 1;
-  const int32_t half = (qx_max - qx_min + 2 * block_x + 1) / 2 + 1;
-  const size_t window_plane = static_cast<size_t>(window_rows) * 2 * half;
-  // (The 9 operands and products are also 64 bytes past multiples of 64 apart.)
-  const size_t v_floats = round_up(gemm_packed_b_floats(kernel, cin_g, static_cast<int32_t>(tile)), 16) + 16;
-  const size_t m_floats = round_up(static_cast<size_t>(cout_g) * tile, 16) + 16;
-  const size_t window_floats = round_up(static_cast<size_t>(block_n) * cin_g * window_plane, 16);
-  const uint64_t call = new_scratch_call();
-  const size_t in_plane = static_cast<size_t>(h) * w, out_plane = static_cast<size_t>(oh) * ow;
-  auto body = [&](size_t begin, size_t end, void* scratch) {
-    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // the group whose U is packed
-    float* packed = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
-    float* v = packed + packed_stride * 9 * phases;  // 9 operands in the packed-B layout
-    float* m = v + 9 * v_floats;                  // 9 products, cout_g x width
-    float* window = m + 9 * m_floats;
-    for (size_t task = begin; task < end; ++task) {
-      size_t rest = task;
-      const int32_t b0 = static_cast<int32_t>(rest % tasks_x) * block_x;
-      rest /= tasks_x;
-      const int32_t a0 = static_cast<int32_t>(rest % tasks_y) * block_y;
-      rest /= tasks_y;
-      const int32_t img0 = static_cast<int32_t>(rest % tasks_n) * block_n;
-      const int32_t grp = static_cast<int32_t>(rest / tasks_n);
-      const int32_t b1 = std::min(grid_x, b0 + block_x), a1 = std::min(grid_y, a0 + block_y);
-      const int32_t img1 = std::min(n, img0 + block_n);
-      const int32_t row_tiles = b1 - b0, rows = a1 - a0;
-      const size_t width = static_cast<size_t>(img1 - img0) * rows * row_tiles;
-      const size_t width_padded = round_up(width, nr);
-      if (!held->holds(call, static_cast<uint64_t>(grp))) {
-        // U_uv of every phase, one packed_stride apart, computed where packing
-        // would put it: each weight is read once.
-        gemm_packed_a_for_each(kernel, cout_g, cin_g, [&](int32_t o, int32_t c, size_t at) {
-          float* dst = packed + at;
-          if (o >= cout_g) {
-            for (int32_t i = 0; i < 9 * phases; ++i) dst[i * packed_stride] = 0.0f;
-            return;
-          }
-          const float* k = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
-          for (int32_t ry = 0; ry < sh; ++ry) {
-            const float* top = k + (ry + sh) * kw;  // the taps of x[q - 1]: ry + sh, rx + sw
-            const float* bottom = k + ry * kw;
-            for (int32_t rx = 0; rx < sw; ++rx, dst += 9 * packed_stride) {
-              winograd_f2k2_filter(top[rx + sw], top[rx], bottom[rx + sw], bottom[rx], dst, packed_stride);
-            }
-          }
-        });
-        *held = ScratchTag{call, static_cast<uint64_t>(grp)};
-      }
-      // The window: x rows ylo .. ylo + window_rows, columns xlo + 2i (even
-      // half) and xlo + 2i + 1 (odd half), zero outside x.
-      const int32_t ylo = qy_min + 2 * a0 - 1, xlo = qx_min - 1 + 2 * b0;
-      const int32_t even_lo = std::clamp(-floor_div(xlo, 2), 0, half);
-      const int32_t even_hi = std::clamp(floor_div(w - 1 - xlo, 2) + 1, even_lo, half);
-      const int32_t odd_lo = std::clamp(-floor_div(xlo + 1, 2), 0, half);
-      const int32_t odd_hi = std::clamp(floor_div(w - 2 - xlo, 2) + 1, odd_lo, half);
-      for (int32_t img = img0; img < img1; ++img) {
-        for (int32_t c = 0; c < cin_g; ++c) {
-          const float* xc = x + (static_cast<size_t>(img) * cin + static_cast<size_t>(grp) * cin_g + c) * in_plane;
-          float* dst = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
-          for (int32_t r = 0; r < window_rows; ++r, dst += 2 * half) {
-            const int32_t iy = ylo + r;
-            if (iy < 0 || iy >= h) {
-              std::fill(dst, dst + 2 * half, 0.0f);
-              continue;
-            }
-            const float* src = xc + static_cast<size_t>(iy) * w + xlo;
-            float* odd = dst + half;
-            std::fill(dst, dst + even_lo, 0.0f);
-            for (int32_t i = even_lo; i < even_hi; ++i) dst[i] = src[2 * i];
-            std::fill(dst + even_hi, dst + half, 0.0f);
-            std::fill(odd, odd + odd_lo, 0.0f);
-            for (int32_t i = odd_lo; i < odd_hi; ++i) odd[i] = src[2 * i + 1];
-            std::fill(odd + odd_hi, odd + half, 0.0f);
-          }
-        }
-      }
-      if (width % nr != 0) {  // the padding columns of V, never written by the phases
-        for (int32_t c = 0; c < cin_g; ++c) {
-          const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
-          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
-          float* last = v + static_cast<size_t>(pc) * width_padded + width / nr * kc * nr + static_cast<size_t>(c - pc) * nr;
-          for (int32_t uv = 0; uv < 9; ++uv) std::fill(last + uv * v_floats + width % nr, last + uv * v_floats + nr, 0.0f);
-        }
-      }
-      for (int32_t p = 0; p < phases; ++p) {
-        const int32_t ry = p / sw, rx = p % sw;
-        const PhaseAxis ay = PhaseAxis::make(ry, kh, sh, ph, oh);
-        const PhaseAxis ax = PhaseAxis::make(rx, kw, sw, pw, ow);
-        if (ay.count == 0 || ax.count == 0) continue;
-        // Tile b0 + i of this phase reads window columns d + 2i .. + 2 (d from
-        // xlo): its even and odd ones by parity of d.
-        const int32_t d = ax.q0 - 1 + 2 * b0 - xlo;
-        const size_t even_at = d % 2 == 0 ? d / 2 : half + (d - 1) / 2;
-        const size_t odd_at = d % 2 == 0 ? half + d / 2 : (d + 1) / 2;
-        // V_uv of every (channel, tile), in the packed-B layout: row c in block
-        // pc = c - c % kKc (at pc * width_padded), tile t in panel t / nr (at
-        // + t / nr * kc * nr); a row of tiles is cut where a panel ends.
-        for (int32_t c = 0; c < cin_g; ++c) {
-          const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
-          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
-          float* panel = v + static_cast<size_t>(pc) * width_padded + static_cast<size_t>(c - pc) * nr;
-          size_t lane = 0;  // of the next tile in its panel
-          for (int32_t img = img0; img < img1; ++img) {
-            const float* wc = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
-            for (int32_t a = a0; a < a1; ++a) {
-              const float* row = wc + static_cast<size_t>(ay.q0 + 2 * a - 1 - ylo) * 2 * half;
-              for (int32_t i = 0; i < row_tiles;) {
-                const int32_t piece = static_cast<int32_t>(std::min<size_t>(row_tiles - i, nr - lane));
-                winograd_f2k2_input(row + even_at + i, row + odd_at + i, 2 * half, piece, panel + lane, v_floats);
-                i += piece;
-                lane += static_cast<size_t>(piece);
-                if (lane == nr) {
-                  lane = 0;
-                  panel += kc * nr;
-                }
-              }
-            }
-          }
-        }
-        for (int32_t uv = 0; uv < 9; ++uv) {
-          gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), cin_g,
-                              packed + (static_cast<size_t>(p) * 9 + uv) * packed_stride, v + uv * v_floats,
-                              m + uv * m_floats, static_cast<ptrdiff_t>(width), false);
-        }
-        // Y = A^T M A + bias, tile (a, b) to y's rows s * (q0 + 2a + dy) + r - p
-        // and columns likewise.
-        const int32_t columns = std::min(2 * row_tiles, ax.count - 2 * b0);
-        if (columns <= 0) continue;
-        for (int32_t o = 0; o < cout_g; ++o) {
-          const float bias_o = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
-          const float* mo = m + static_cast<size_t>(o) * width;
-          for (int32_t img = img0; img < img1; ++img) {
-            float* yo = y + (static_cast<size_t>(img) * cout + static_cast<size_t>(grp) * cout_g + o) * out_plane +
-                        (sw * (ax.q0 + 2 * b0) + rx - pw);
-            for (int32_t a = a0; a < a1 && 2 * a < ay.count; ++a) {
-              float* out0 = yo + static_cast<size_t>(sh * (ay.q0 + 2 * a) + ry - ph) * ow;
-              float* out1 = 2 * a + 1 < ay.count ? out0 + static_cast<size_t>(sh) * ow : nullptr;
-              const size_t t = (static_cast<size_t>(img - img0) * rows + (a - a0)) * row_tiles;
-              winograd_f2k2_output(mo + t, m_floats, (columns + 1) / 2, columns, bias_o, out0, out1, sw);
-            }
-          }
-        }
-      }
-    }
-    return WTCONV_OK;
+  auto filter = [&](int32_t grp, int32_t phase, int32_t o, int32_t c, float* u, size_t stride) {
+    const int32_t ry = phase / sw, rx = phase % sw;
+    const float* k = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
+    const float* top = k + (ry + sh) * kw;  // the taps of x[q - 1]: ry + sh, rx + sw
+    const float* bottom = k + ry * kw;
+    WinogradF2K2::filter(top[rx + sw], top[rx], bottom[rx + sw], bottom[rx], u, stride);
   };
-  const size_t scratch = packed_stride * 9 * phases + 9 * (v_floats + m_floats) + window_floats;
-  return ThreadPool::instance().parallel_for(static_cast<size_t>(groups) * tasks_n * tasks_y * tasks_x,
-                                             kScratchTagBytes + sizeof(float) * scratch, body);
+  return winograd_conv_nchw<WinogradF2K2>(WinogradShape{n, cin, h, w, cout, oh, ow, groups, sh * sw}, x, bias, y,
+                                          grid_of, filter);
 }
 
 wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,
@@ -520,8 +328,7 @@ wtconv_status wtconv_conv_transpose2d_forward(
   WTCONV_CHECK(check_pointer(weight, "weight"));
   WTCONV_CHECK(check_pointer(y, "y"));
   if ((stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1) {
-    if (kh == 2 * stride_h && kw == 2 * stride_w &&
-        winograd_held_floats(gemm_microkernel(), stride_h * stride_w, cout / groups, cin / groups) != 0) {
+    if (winograd_applies(cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
       return conv_transpose2d_winograd(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1], g.in[2],
                                        groups, x, weight, bias, y);
     }

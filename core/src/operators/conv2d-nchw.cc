@@ -1,8 +1,11 @@
 // conv2d, NCHW, PyTorch's F.conv2d: stride, padding, dilation, groups, bias.
 // Depthwise convolutions (groups == in == out channels, no dilation) take the
 // direct plane kernels of depthwise-conv2d-nchw.cc, which suit large kernels;
+// 3x3 stride-1 convolutions over enough channels run forward in Winograd form
+// (F(2x2, 3x3): 16 products per 2x2 output block instead of 36; winograd-nchw.h);
 // everything else goes unfold -> GEMM -> fold (conv-gemm-nd.cc).
 #include "conv-gemm-nd.h"
+#include "winograd-nchw.h"
 
 namespace wtconv {
 namespace {
@@ -18,6 +21,29 @@ wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cou
 bool is_direct_depthwise(const ConvGeometry& g) {
   return g.groups == g.in_channels && g.groups == g.out_channels && g.dilation[1] == 1 &&
          g.dilation[2] == 1;
+}
+
+// Below this many summed channels per group the transforms cost more than the
+// products they save.
+constexpr int32_t kWinogradMinChannels = 8;
+
+// A 3x3 stride-1 conv in Winograd form summing over `summed` channels into
+// `produced` ones (per group), whose transformed weights fit what a thread keeps.
+bool winograd_applies(const ConvGeometry& g, int32_t summed, int32_t produced) {
+  return g.kernel[1] == 3 && g.kernel[2] == 3 && g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 &&
+         g.dilation[2] == 1 && summed >= kWinogradMinChannels &&
+         winograd_held_floats(gemm_microkernel(), 16, produced, summed) != 0;
+}
+
+wtconv_status conv2d_winograd(const ConvGeometry& g, const float* x, const float* weight, const float* bias,
+                              float* y) {
+  const int32_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  const WinogradGrid grid{-g.pad[1], -g.pad[2], 0, 0, 1, 1, g.out[1], g.out[2]};
+  auto filter = [&](int32_t grp, int32_t, int32_t o, int32_t c, float* u, size_t stride) {
+    WinogradF2K3::filter(weight + ((static_cast<size_t>(grp) * cout_g + o) * cin_g + c) * 9, u, stride);
+  };
+  const WinogradShape shape{g.batch, g.in_channels, g.in[1], g.in[2], g.out_channels, g.out[1], g.out[2], g.groups, 1};
+  return winograd_conv_nchw<WinogradF2K3>(shape, x, bias, y, [&](int32_t) { return grid; }, filter);
 }
 
 }  // namespace
@@ -38,6 +64,12 @@ wtconv_status wtconv_conv2d_forward(int32_t n, int32_t cin, int32_t h, int32_t w
   if (is_direct_depthwise(g)) {
     return wtconv_depthwise_conv2d_forward(n, cin, h, w, kh, kw, pad_h, pad_w, pad_h, pad_w,
                                            stride_h, stride_w, x, weight, bias, y);
+  }
+  if (winograd_applies(g, g.in_per_group(), g.out_per_group())) {
+    WTCONV_CHECK(check_pointer(x, "x"));
+    WTCONV_CHECK(check_pointer(weight, "weight"));
+    WTCONV_CHECK(check_pointer(y, "y"));
+    return conv2d_winograd(g, x, weight, bias, y);
   }
   return run_conv_forward(g, x, weight, bias, y);
 }

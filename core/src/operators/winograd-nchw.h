@@ -1,0 +1,230 @@
+// Convolutions in Winograd form over NCHW planes (kernels/winograd-2x2.h):
+// the output is cut into 2x2 tiles, each computed from the alpha x alpha
+// inputs under it; per grid, alpha^2 GEMMs M_uv (cout x tiles) = U_uv (cout x
+// cin) * V_uv (cin x tiles) sit between the input transform (of a zero-padded
+// window of x split by column parity, written straight into the packed-B
+// layout) and the output transform. A transposed convolution has one grid per
+// sub-pixel phase, a plain one a single grid. Tasks (group, images, tile rows,
+// tile columns) run every grid; each output is written once, sums run in a
+// fixed order.
+#pragma once
+
+#include <algorithm>
+#include <climits>
+
+#include "../kernels/gemm.h"
+#include "../kernels/winograd-2x2.h"
+#include "../thread-pool.h"
+#include "conv-gemm-nd.h"
+
+namespace wtconv {
+
+// One grid of output tiles: tile (a, b) reads input rows in_row + 2a + [0, alpha)
+// and columns in_col + 2b + [0, alpha), and writes its output (dy, dx) at row
+// out_row + step_y (2a + dy), column out_col + step_x (2b + dx) when
+// 2a + dy < rows and 2b + dx < cols.
+struct WinogradGrid {
+  int32_t in_row, in_col, out_row, out_col, step_y, step_x, rows, cols;
+};
+
+// The convolution: x (n, cin, h, w) to y (n, cout, oh, ow) in `groups`, with
+// `grids` grids of tiles.
+struct WinogradShape {
+  int32_t n, cin, h, w, cout, oh, ow, groups, grids;
+};
+
+constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
+
+// Floats of one packed U_uv when all `products` of them (alpha^2 per grid) fit
+// what a thread may keep, else 0 (the Winograd form is then not used).
+inline size_t winograd_held_floats(const GemmMicrokernel& kernel, size_t products, int32_t cout_g, int32_t cin_g) {
+  const size_t one = held_weight_floats(kernel, cout_g, cin_g);
+  return one != 0 && (one + 16) * products <= kHeldWeightBudget ? one : 0;
+}
+
+// grid_of(g) gives grid g's WinogradGrid; filter(grp, g, o, c, u, stride) writes
+// the alpha^2 values U_uv of output channel o, input channel c (of group grp)
+// for grid g at u[uv * stride]. Callers check winograd_held_floats() first.
+template <typename F, typename GridOf, typename Filter>
+wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const float* bias, float* y,
+                                 GridOf&& grid_of, Filter&& filter) {
+  constexpr int32_t kAlpha = F::kAlpha, kProducts = kAlpha * kAlpha;
+  const int32_t cin_g = s.cin / s.groups, cout_g = s.cout / s.groups;
+  const GemmMicrokernel& kernel = gemm_microkernel();
+  const size_t nr = static_cast<size_t>(kernel.nr);
+  // The packed U_uv lie packed_stride apart; it and the strides of the
+  // operands and products below are 64 bytes past a multiple of 64, so the
+  // streams written or read together do not all map to the same cache sets.
+  const size_t products = static_cast<size_t>(kProducts) * s.grids;
+  const size_t packed_stride = winograd_held_floats(kernel, products, cout_g, cin_g) + 16;
+  int32_t grid_y = 0, grid_x = 0, row_min = INT32_MAX, row_max = INT32_MIN, col_min = INT32_MAX, col_max = INT32_MIN;
+  for (int32_t g = 0; g < s.grids; ++g) {
+    const WinogradGrid gr = grid_of(g);
+    grid_y = std::max(grid_y, (gr.rows + 1) / 2);
+    grid_x = std::max(grid_x, (gr.cols + 1) / 2);
+    row_min = std::min(row_min, gr.in_row);
+    row_max = std::max(row_max, gr.in_row);
+    col_min = std::min(col_min, gr.in_col);
+    col_max = std::max(col_max, gr.in_col);
+  }
+  // Several whole images per task when they are small, else rows of at most
+  // kWinogradTileBudget tiles; halved until there are enough tasks.
+  const int32_t budget = static_cast<int32_t>(kWinogradTileBudget);
+  const int32_t block_x = std::min(grid_x, budget);
+  int32_t block_y = grid_x <= budget ? std::min(grid_y, budget / block_x) : 1;
+  int32_t block_n = block_y == grid_y && block_x == grid_x ? std::clamp(budget / (grid_y * grid_x), 1, s.n) : 1;
+  auto tasks_of = [&] {
+    return static_cast<size_t>(s.groups) * ceil_div_size(s.n, block_n) * ceil_div_size(grid_y, block_y) *
+           ceil_div_size(grid_x, block_x);
+  };
+  while (tasks_of() < task_target() && (block_n > 1 || block_y > 1)) {
+    if (block_n > 1) {
+      block_n = (block_n + 1) / 2;
+    } else {
+      block_y = (block_y + 1) / 2;
+    }
+  }
+  const size_t tasks_n = ceil_div_size(s.n, block_n), tasks_y = ceil_div_size(grid_y, block_y);
+  const size_t tasks_x = ceil_div_size(grid_x, block_x);
+  const size_t tile = static_cast<size_t>(block_n) * block_y * block_x;  // GEMM columns at most
+  // The input a task reads, zero-padded and split by column parity: rows
+  // ylo .., each `half` even columns xlo + 2i then `half` odd ones xlo + 2i + 1.
+  const int32_t window_rows = row_max - row_min + 2 * (block_y - 1) + kAlpha;
+  const int32_t half = (col_max - col_min + 2 * block_x + kAlpha - 2) / 2 + 1;
+  const size_t window_plane = static_cast<size_t>(window_rows) * 2 * half;
+  const size_t v_floats = round_up(gemm_packed_b_floats(kernel, cin_g, static_cast<int32_t>(tile)), 16) + 16;
+  const size_t m_floats = round_up(static_cast<size_t>(cout_g) * tile, 16) + 16;
+  const size_t window_floats = round_up(static_cast<size_t>(block_n) * cin_g * window_plane, 16);
+  const uint64_t call = new_scratch_call();
+  const size_t in_plane = static_cast<size_t>(s.h) * s.w, out_plane = static_cast<size_t>(s.oh) * s.ow;
+  auto body = [&](size_t begin, size_t end, void* scratch) {
+    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // the group whose U is packed
+    float* packed = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
+    float* v = packed + packed_stride * products;  // the operands, in the packed-B layout
+    float* m = v + kProducts * v_floats;            // the products, cout_g x width
+    float* window = m + kProducts * m_floats;
+    for (size_t task = begin; task < end; ++task) {
+      size_t rest = task;
+      const int32_t b0 = static_cast<int32_t>(rest % tasks_x) * block_x;
+      rest /= tasks_x;
+      const int32_t a0 = static_cast<int32_t>(rest % tasks_y) * block_y;
+      rest /= tasks_y;
+      const int32_t img0 = static_cast<int32_t>(rest % tasks_n) * block_n;
+      const int32_t grp = static_cast<int32_t>(rest / tasks_n);
+      const int32_t b1 = std::min(grid_x, b0 + block_x), a1 = std::min(grid_y, a0 + block_y);
+      const int32_t img1 = std::min(s.n, img0 + block_n);
+      const int32_t row_tiles = b1 - b0, rows = a1 - a0;
+      const size_t width = static_cast<size_t>(img1 - img0) * rows * row_tiles;
+      const size_t width_padded = round_up(width, nr);
+      if (!held->holds(call, static_cast<uint64_t>(grp))) {
+        // Every grid's U_uv, computed where packing would put it.
+        gemm_packed_a_for_each(kernel, cout_g, cin_g, [&](int32_t o, int32_t c, size_t at) {
+          float* dst = packed + at;
+          if (o >= cout_g) {
+            for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
+            return;
+          }
+          for (int32_t g = 0; g < s.grids; ++g) filter(grp, g, o, c, dst + g * kProducts * packed_stride, packed_stride);
+        });
+        *held = ScratchTag{call, static_cast<uint64_t>(grp)};
+      }
+      // The window, zero outside x.
+      const int32_t ylo = row_min + 2 * a0, xlo = col_min + 2 * b0;
+      const int32_t even_lo = std::clamp(-floor_div(xlo, 2), 0, half);
+      const int32_t even_hi = std::clamp(floor_div(s.w - 1 - xlo, 2) + 1, even_lo, half);
+      const int32_t odd_lo = std::clamp(-floor_div(xlo + 1, 2), 0, half);
+      const int32_t odd_hi = std::clamp(floor_div(s.w - 2 - xlo, 2) + 1, odd_lo, half);
+      for (int32_t img = img0; img < img1; ++img) {
+        for (int32_t c = 0; c < cin_g; ++c) {
+          const float* xc = x + (static_cast<size_t>(img) * s.cin + static_cast<size_t>(grp) * cin_g + c) * in_plane;
+          float* dst = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
+          for (int32_t r = 0; r < window_rows; ++r, dst += 2 * half) {
+            const int32_t iy = ylo + r;
+            if (iy < 0 || iy >= s.h) {
+              std::fill(dst, dst + 2 * half, 0.0f);
+              continue;
+            }
+            const float* src = xc + static_cast<size_t>(iy) * s.w + xlo;
+            float* odd = dst + half;
+            std::fill(dst, dst + even_lo, 0.0f);
+            for (int32_t i = even_lo; i < even_hi; ++i) dst[i] = src[2 * i];
+            std::fill(dst + even_hi, dst + half, 0.0f);
+            std::fill(odd, odd + odd_lo, 0.0f);
+            for (int32_t i = odd_lo; i < odd_hi; ++i) odd[i] = src[2 * i + 1];
+            std::fill(odd + odd_hi, odd + half, 0.0f);
+          }
+        }
+      }
+      // V's padding columns (never written below): row c in block pc = c - c % kKc
+      // (at pc * width_padded), tile t in panel t / nr (at + t / nr * kc * nr).
+      if (width % nr != 0) {
+        for (int32_t c = 0; c < cin_g; ++c) {
+          const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
+          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
+          float* last = v + static_cast<size_t>(pc) * width_padded + width / nr * kc * nr + static_cast<size_t>(c - pc) * nr;
+          for (int32_t uv = 0; uv < kProducts; ++uv) {
+            std::fill(last + uv * v_floats + width % nr, last + uv * v_floats + nr, 0.0f);
+          }
+        }
+      }
+      for (int32_t g = 0; g < s.grids; ++g) {
+        const WinogradGrid gr = grid_of(g);
+        if (gr.rows <= 0 || gr.cols <= 0) continue;
+        // Tile b0 + i reads window columns d + 2i .. (d from xlo): its even and
+        // odd ones by the parity of d.
+        const int32_t d = gr.in_col + 2 * b0 - xlo;
+        const size_t even_at = d % 2 == 0 ? d / 2 : half + (d - 1) / 2;
+        const size_t odd_at = d % 2 == 0 ? half + d / 2 : (d + 1) / 2;
+        for (int32_t c = 0; c < cin_g; ++c) {  // V, a row of tiles cut where a panel ends
+          const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
+          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
+          float* panel = v + static_cast<size_t>(pc) * width_padded + static_cast<size_t>(c - pc) * nr;
+          size_t lane = 0;  // of the next tile in its panel
+          for (int32_t img = img0; img < img1; ++img) {
+            const float* wc = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
+            for (int32_t a = a0; a < a1; ++a) {
+              const float* row = wc + static_cast<size_t>(gr.in_row + 2 * a - ylo) * 2 * half;
+              for (int32_t i = 0; i < row_tiles;) {
+                const int32_t piece = static_cast<int32_t>(std::min<size_t>(row_tiles - i, nr - lane));
+                winograd_input<F>(row + even_at + i, row + odd_at + i, 2 * half, piece, panel + lane, v_floats);
+                i += piece;
+                lane += static_cast<size_t>(piece);
+                if (lane == nr) {
+                  lane = 0;
+                  panel += kc * nr;
+                }
+              }
+            }
+          }
+        }
+        for (int32_t uv = 0; uv < kProducts; ++uv) {
+          gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), cin_g,
+                              packed + (static_cast<size_t>(g) * kProducts + uv) * packed_stride, v + uv * v_floats,
+                              m + uv * m_floats, static_cast<ptrdiff_t>(width), false);
+        }
+        const int32_t columns = std::min(2 * row_tiles, gr.cols - 2 * b0);
+        if (columns <= 0) continue;
+        for (int32_t o = 0; o < cout_g; ++o) {  // Y, plus the bias
+          const float bias_o = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
+          const float* mo = m + static_cast<size_t>(o) * width;
+          for (int32_t img = img0; img < img1; ++img) {
+            float* yo = y + (static_cast<size_t>(img) * s.cout + static_cast<size_t>(grp) * cout_g + o) * out_plane +
+                        (gr.out_col + gr.step_x * 2 * b0);
+            for (int32_t a = a0; a < a1 && 2 * a < gr.rows; ++a) {
+              float* out0 = yo + static_cast<size_t>(gr.out_row + gr.step_y * 2 * a) * s.ow;
+              float* out1 = 2 * a + 1 < gr.rows ? out0 + static_cast<size_t>(gr.step_y) * s.ow : nullptr;
+              const size_t t = (static_cast<size_t>(img - img0) * rows + (a - a0)) * row_tiles;
+              winograd_output<F>(mo + t, m_floats, (columns + 1) / 2, columns, bias_o, out0, out1, gr.step_x);
+            }
+          }
+        }
+      }
+    }
+    return WTCONV_OK;
+  };
+  const size_t scratch = packed_stride * products + kProducts * (v_floats + m_floats) + window_floats;
+  return ThreadPool::instance().parallel_for(static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x,
+                                             kScratchTagBytes + sizeof(float) * scratch, body);
+}
+
+}  // namespace wtconv
