@@ -59,6 +59,9 @@ const CASES: [string, Case][] = [
   ['conv2d 3x3 Winograd, groups 2, 1-pixel output', { n: 2, cin: 16, cout: 6, size: [3, 3], k: [3, 3], s: [1, 1], p: [0, 0], d: [1, 1], g: 2 }],
   ['conv2d 3x3 Winograd, 270 input channels (two GEMM k blocks), padding 3', { n: 1, cin: 270, cout: 5, size: [6, 13], k: [3, 3], s: [1, 1], p: [3, 1], d: [1, 1], g: 1 }],
   ['conv2d 3x3 Winograd, wide rows, 2x1 input', { n: 2, cin: 8, cout: 3, size: [2, 150], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
+  // ... and >= 8 output channels per group: the input gradient in Winograd form too
+  ['conv2d 3x3 Winograd input gradient, odd sizes, padding (0, 3)', { n: 2, cin: 5, cout: 12, size: [9, 7], k: [3, 3], s: [1, 1], p: [0, 3], d: [1, 1], g: 1 }],
+  ['conv2d 3x3 Winograd input gradient, groups 2, padding 2', { n: 1, cin: 6, cout: 20, size: [5, 10], k: [3, 3], s: [1, 1], p: [2, 2], d: [1, 1], g: 2 }],
   ['conv1d stride 3, dilation 2, groups 2', { n: 3, cin: 4, cout: 6, size: [50], k: [4], s: [3], p: [2], d: [2], g: 2 }],
   ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
 ];

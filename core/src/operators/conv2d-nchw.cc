@@ -1,8 +1,9 @@
 // conv2d, NCHW, PyTorch's F.conv2d: stride, padding, dilation, groups, bias.
 // Depthwise convolutions (groups == in == out channels, no dilation) take the
 // direct plane kernels of depthwise-conv2d-nchw.cc, which suit large kernels;
-// 3x3 stride-1 convolutions over enough channels run forward in Winograd form
-// (F(2x2, 3x3): 16 products per 2x2 output block instead of 36; winograd-nchw.h);
+// 3x3 stride-1 convolutions over enough channels run in Winograd form, forward
+// and for the input gradient (F(2x2, 3x3): 16 products per 2x2 output block
+// instead of 36; winograd-nchw.h);
 // everything else goes unfold -> GEMM -> fold (conv-gemm-nd.cc).
 #include "conv-gemm-nd.h"
 #include "winograd-nchw.h"
@@ -46,6 +47,22 @@ wtconv_status conv2d_winograd(const ConvGeometry& g, const float* x, const float
   return winograd_conv_nchw<WinogradF2K3>(shape, x, bias, y, [&](int32_t) { return grid; }, filter);
 }
 
+// The input gradient of a 3x3 stride-1 conv is again one: grad_x[c][i][j] =
+// sum over o, t, u of grad_y[o][i + p - 2 + t][j + p - 2 + u] * w[o][c][2 - t][2 - u]
+// (the weight turned by 180 degrees, its channels swapped, padding 2 - p).
+wtconv_status conv2d_winograd_backward_input(const ConvGeometry& g, const float* grad_y, const float* weight,
+                                             float* grad_x) {
+  const int32_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
+  const WinogradGrid grid{g.pad[1] - 2, g.pad[2] - 2, 0, 0, 1, 1, g.in[1], g.in[2]};
+  auto filter = [&](int32_t grp, int32_t, int32_t c, int32_t o, float* u, size_t stride) {
+    const float* k = weight + ((static_cast<size_t>(grp) * cout_g + o) * cin_g + c) * 9;
+    const float turned[9] = {k[8], k[7], k[6], k[5], k[4], k[3], k[2], k[1], k[0]};
+    WinogradF2K3::filter(turned, u, stride);
+  };
+  const WinogradShape shape{g.batch, g.out_channels, g.out[1], g.out[2], g.in_channels, g.in[1], g.in[2], g.groups, 1};
+  return winograd_conv_nchw<WinogradF2K3>(shape, grad_y, nullptr, grad_x, [&](int32_t) { return grid; }, filter);
+}
+
 }  // namespace
 }  // namespace wtconv
 
@@ -87,6 +104,12 @@ wtconv_status wtconv_conv2d_backward(int32_t n, int32_t cin, int32_t h, int32_t 
     return wtconv_depthwise_conv2d_backward(n, cin, h, w, kh, kw, pad_h, pad_w, pad_h, pad_w,
                                             stride_h, stride_w, x, weight, grad_y, grad_x,
                                             grad_weight, grad_bias);
+  }
+  if (grad_x != nullptr && winograd_applies(g, g.out_per_group(), g.in_per_group())) {
+    WTCONV_CHECK(check_pointer(weight, "weight"));
+    WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
+    WTCONV_CHECK(conv2d_winograd_backward_input(g, grad_y, weight, grad_x));
+    grad_x = nullptr;  // done
   }
   return run_conv_backward(g, x, weight, grad_y, grad_x, grad_weight, grad_bias);
 }
