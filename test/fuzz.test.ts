@@ -257,6 +257,18 @@ const convCase = fc.record({
   return { ...c, size, k, p, d, s: c.s.slice(0, c.dims) };
 });
 type ConvCase = typeof convCase extends fc.Arbitrary<infer T> ? T : never;
+// 3x3 stride-1 conv2d over >= 8 channels per group: the Winograd form, forward
+// and (>= 8 output channels) the input gradient.
+const winogradConvCase: fc.Arbitrary<ConvCase> = fc.record({
+  n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 2 }),
+  cinG: fc.integer({ min: 8, max: 10 }), coutG: fc.integer({ min: 1, max: 10 }),
+  size: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 2, maxLength: 2 }),
+  p: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 2, maxLength: 2 }),
+  bias: fc.boolean(), seed,
+}).map((c) => ({
+  ...c, dims: 2, k: [3, 3], s: [1, 1], d: [1, 1],
+  p: c.p.map((v, a) => Math.max(v, Math.ceil((3 - c.size[a]) / 2))),  // the kernel inside the padded input
+}));
 const CONV = { 1: [wt.conv1d, wt.conv1dBackward], 2: [wt.conv2d, wt.conv2dBackward], 3: [wt.conv3d, wt.conv3dBackward] } as const;
 
 function runConv(c: ConvCase): void {
@@ -649,7 +661,7 @@ const FAMILIES: Family[] = [
   { name: 'wtconv2d + backward', valid: fc.oneof({ arbitrary: wtCase, weight: 4 }, { arbitrary: wtExtreme, weight: 1 }).map((c) => ({ label: JSON.stringify(c), run: () => runWtconv(c) })), invalid: wtInvalid },
   { name: 'dwt2d + backward', valid: dwtCase.map((c) => ({ label: JSON.stringify(c), run: () => runDwt(c) })), invalid: dwtInvalid },
   { name: 'idwt2d + backward', valid: dwtCase.map((c) => ({ label: JSON.stringify(c), run: () => runIdwt(c) })), invalid: dwtInvalid },
-  { name: 'conv1d/2d/3d + backward', valid: convCase.map((c) => ({ label: JSON.stringify(c), run: () => runConv(c) })), invalid: convInvalid },
+  { name: 'conv1d/2d/3d + backward', valid: fc.oneof({ arbitrary: convCase, weight: 3 }, { arbitrary: winogradConvCase, weight: 1 }).map((c) => ({ label: JSON.stringify(c), run: () => runConv(c) })), invalid: convInvalid },
   { name: 'dclsConstructKernel + backward', valid: dclsCase.map((c) => ({ label: JSON.stringify(c), run: () => runDcls(c) })), invalid: dclsInvalid },
   { name: 'convTranspose2d + backward', valid: convT.map((c) => ({ label: JSON.stringify(c), run: () => runConvT(c) })), invalid: convInvalid },
   { name: 'dclsConv + backward', valid: dclsConvCase.map((c) => ({ label: JSON.stringify(c), run: () => runDclsConv(c) })), invalid: dclsInvalid },
