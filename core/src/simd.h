@@ -90,6 +90,13 @@ WTCONV_INLINE void transpose4(f4& r0, f4& r1, f4& r2, f4& r3) {
   r2 = WTCONV_SHUFFLE4(a1, a3, 0, 1, 4, 5);
   r3 = WTCONV_SHUFFLE4(a1, a3, 2, 3, 6, 7);
 }
+// dst[0, n) = src[0, n) (not overlapping), four at a time: in WebAssembly without
+// bulk memory a memcpy of a run-time size is a call into libc's word loop.
+WTCONV_INLINE void copy_floats(float* dst, const float* src, size_t n) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) store4(dst + i, load4(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
 
 }  // namespace simd
 }  // namespace wtconv

@@ -72,7 +72,7 @@ void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed
     for (int32_t p = 0; p < kc; ++p) {
       const float* row = b.at(p, j0);
       if (b.col_stride == 1) {
-        std::memcpy(packed, row, sizeof(float) * cols);
+        simd::copy_floats(packed, row, static_cast<size_t>(cols));
       } else {
         for (int32_t j = 0; j < cols; ++j) packed[j] = row[j * b.col_stride];
       }

@@ -93,7 +93,7 @@ void im2col(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_
             const float* src = xc + (static_cast<size_t>(iz) * g.in[1] + iy) * g.in[2];
             for (int32_t ow = ow0; ow < lo; ++ow) dst[ow - ow0] = 0.0f;
             if (sw == 1 && hi - lo >= 32) {
-              std::memcpy(dst + (lo - ow0), src + lo + off, sizeof(float) * (hi - lo));
+              simd::copy_floats(dst + (lo - ow0), src + lo + off, static_cast<size_t>(hi - lo));
             } else if (sw == 1) {  // short rows: a loop beats the call
               for (int32_t ow = lo; ow < hi; ++ow) dst[ow - ow0] = src[ow + off];
             } else if (sw == 2) {  // every other input: 4 outputs from two 4-vectors at a time
