@@ -3,8 +3,9 @@
 // passes are that conv's forward (grad x) and its weight gradient (grad weight);
 // see conv-gemm-nd.cc. The forward pass is that conv's input gradient (GEMM then
 // fold) at stride 1 or with dilation; at stride > 1 without dilation it runs in
-// sub-pixel form (phases below), which has no fold. weight is (in, out / groups,
-// kh, kw) as in PyTorch.
+// sub-pixel form (phases below), which has no fold, and in Winograd form when
+// the kernel is twice the stride. weight is (in, out / groups, kh, kw) as in
+// PyTorch.
 #include <algorithm>
 #include <climits>
 #include <cstring>
