@@ -115,13 +115,25 @@ void ThreadPool::free_workspace() {
   workspace_bytes_ = 0;
 }
 
+wtconv_status ThreadPool::reserve_region(size_t shared_bytes, size_t scratch_bytes) {
+  scratch_offset_ = round_up(shared_bytes);
+  scratch_stride_ = round_up(scratch_bytes);
+  size_t total = 0;
+  if (!checked_mul(scratch_stride_, static_cast<size_t>(threads_), &total) || total > SIZE_MAX - scratch_offset_ ||
+      (total + scratch_offset_ > 0 && !reserve_workspace(total + scratch_offset_))) {
+    return fail(WTCONV_E_OOM, "cannot allocate a workspace of %zu shared bytes and %zu bytes per thread for %d threads",
+                scratch_offset_, scratch_stride_, threads_.load());
+  }
+  return ok();
+}
+
 uint64_t new_scratch_call() {
   static std::atomic<uint64_t> calls{0};
   return calls.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 wtconv_status ThreadPool::run_share(int32_t index) {
-  void* scratch = static_cast<char*>(workspace_) + scratch_stride_ * static_cast<size_t>(index);
+  void* scratch = static_cast<char*>(workspace_) + scratch_offset_ + scratch_stride_ * static_cast<size_t>(index);
 #ifdef WTCONV_SINGLE_THREADED
   return body_(context_, 0, count_, scratch);
 #else
@@ -151,10 +163,19 @@ int32_t ThreadPool::set_threads(int32_t) { return threads_ = 1; }
 
 wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
   if (count == 0) return ok();
-  scratch_stride_ = round_up(scratch_bytes);
-  if (scratch_stride_ > 0 && !reserve_workspace(scratch_stride_)) {
-    return fail(WTCONV_E_OOM, "cannot allocate a %zu-byte workspace", scratch_stride_);
-  }
+  const wtconv_status reserved = reserve_region(0, scratch_bytes);
+  return reserved != WTCONV_OK ? reserved : run_region(count, body, context);
+}
+
+wtconv_status ThreadPool::run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context,
+                                     size_t count, size_t scratch_bytes, Body body, void* context) {
+  wtconv_status status = reserve_region(shared_bytes, scratch_bytes);
+  if (status == WTCONV_OK) status = run_region(fill_count, fill, fill_context);
+  return status != WTCONV_OK ? status : run_region(count, body, context);
+}
+
+wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {
+  if (count == 0) return ok();
   body_ = body;
   context_ = context;
   count_ = count;
@@ -215,15 +236,22 @@ void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
 
 wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
   if (count == 0) return ok();
+  std::lock_guard<std::mutex> call(impl_->call_mutex);
+  const wtconv_status reserved = reserve_region(0, scratch_bytes);
+  return reserved != WTCONV_OK ? reserved : run_region(count, body, context);
+}
+
+wtconv_status ThreadPool::run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context,
+                                     size_t count, size_t scratch_bytes, Body body, void* context) {
+  std::lock_guard<std::mutex> call(impl_->call_mutex);
+  wtconv_status status = reserve_region(shared_bytes, scratch_bytes);
+  if (status == WTCONV_OK) status = run_region(fill_count, fill, fill_context);
+  return status != WTCONV_OK ? status : run_region(count, body, context);
+}
+
+wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {
+  if (count == 0) return ok();
   Impl& im = *impl_;
-  std::lock_guard<std::mutex> call(im.call_mutex);
-  scratch_stride_ = round_up(scratch_bytes);
-  size_t total = 0;
-  if (!checked_mul(scratch_stride_, static_cast<size_t>(threads_), &total) ||
-      (total > 0 && !reserve_workspace(total))) {
-    return fail(WTCONV_E_OOM, "cannot allocate a workspace of %zu bytes per thread for %d threads",
-                scratch_stride_, threads_.load());
-  }
   body_ = body;
   context_ = context;
   count_ = count;

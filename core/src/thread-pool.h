@@ -47,6 +47,19 @@ class ThreadPool {
     return run(count, scratch_bytes, &invoke<F>, &body);
   }
 
+  // Two regions back to back, no other region between them, with `shared_bytes`
+  // of workspace every thread sees (64-byte aligned, at shared() while they
+  // run): fill(begin, end, scratch) over [0, fill_count) writes it, then
+  // body(begin, end, scratch) over [0, count) reads it. For what every task
+  // needs and one thread would otherwise compute for itself (transformed weights).
+  template <typename Fill, typename F>
+  wtconv_status parallel_for_shared(size_t shared_bytes, size_t fill_count, Fill& fill, size_t count,
+                                    size_t scratch_bytes, F& body) {
+    return run_shared(shared_bytes, fill_count, &invoke<Fill>, &fill, count, scratch_bytes, &invoke<F>, &body);
+  }
+  // The shared memory of the parallel_for_shared() call that is running.
+  void* shared() const { return workspace_; }
+
  private:
   ThreadPool();
   template <typename F>
@@ -54,6 +67,12 @@ class ThreadPool {
     return (*static_cast<F*>(context))(begin, end, scratch);
   }
   wtconv_status run(size_t count, size_t scratch_bytes, Body body, void* context);
+  wtconv_status run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context, size_t count,
+                           size_t scratch_bytes, Body body, void* context);
+  // Reserves shared_bytes + threads x scratch_bytes and lays the slices out.
+  wtconv_status reserve_region(size_t shared_bytes, size_t scratch_bytes);
+  // One region with the workspace already laid out; the caller holds the call lock.
+  wtconv_status run_region(size_t count, Body body, void* context);
   bool reserve_workspace(size_t bytes);
   void free_workspace();  // the caller holds the region lock (or is single-threaded)
   void worker_loop(int32_t index, uint64_t generation);
@@ -69,6 +88,7 @@ class ThreadPool {
   void* context_ = nullptr;
   size_t count_ = 0;
   size_t scratch_stride_ = 0;
+  size_t scratch_offset_ = 0;  // of thread 0's scratch, past the shared memory
 
   struct Impl;  // threads and synchronisation; absent in single-threaded builds
   Impl* impl_ = nullptr;

@@ -11,6 +11,7 @@
 // gemm_microkernel() picks one at run time from what the CPU supports.
 #pragma once
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -93,9 +94,11 @@ size_t gemm_packed_a_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k)
 void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, MatrixView a, float* packed);
 // The positions of gemm_pack_a_whole()'s layout for an m x k A, in memory
 // order: f(i, p, at) for element (i, p) at packed + at, i >= m for the padding
-// rows (to be zero). For producers that write that layout directly.
+// rows (to be zero). For producers that write that layout directly; only the
+// rows of the mr-row panels [panel_begin, panel_end) when given.
 template <typename F>
-void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k, F&& f) {
+void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k, F&& f, int32_t panel_begin = 0,
+                            int32_t panel_end = INT32_MAX) {
   const int32_t mr = kernel.mr;
   size_t at = 0;
   for (int32_t ic = 0; ic < m; ic += gemm_blocking::kMc) {
@@ -103,6 +106,10 @@ void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k,
     for (int32_t pc = 0; pc < k; pc += gemm_blocking::kKc) {
       const int32_t kc = k - pc < gemm_blocking::kKc ? k - pc : gemm_blocking::kKc;
       for (int32_t i0 = ic; i0 < ic + mc; i0 += mr) {
+        if (i0 / mr < panel_begin || i0 / mr >= panel_end) {
+          at += static_cast<size_t>(kc) * mr;
+          continue;
+        }
         for (int32_t p = pc; p < pc + kc; ++p) {
           for (int32_t i = i0; i < i0 + mr; ++i) f(i, p, at++);
         }

@@ -249,9 +249,9 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
 // both axes (the 4x4 stride-2 upsampling of WaveMix): every phase then has 2 x 2
 // taps, y(q) = w[r + s] x[q - 1] + w[r] x[q] along each axis, and a 2x2 block
 // of its outputs takes F(2x2, 2x2)'s 9 products instead of 16 (winograd-nchw.h).
-bool winograd_applies(int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh, int32_t sw) {
+bool winograd_applies(int32_t groups, int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh, int32_t sw) {
   return kh == 2 * sh && kw == 2 * sw &&
-         winograd_held_floats(gemm_microkernel(), size_t{9} * sh * sw, cout_g, cin_g) != 0;
+         winograd_weight_floats(gemm_microkernel(), groups, size_t{9} * sh * sw, cout_g, cin_g) != 0;
 }
 
 wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
@@ -329,7 +329,7 @@ wtconv_status wtconv_conv_transpose2d_forward(
   WTCONV_CHECK(check_pointer(weight, "weight"));
   WTCONV_CHECK(check_pointer(y, "y"));
   if ((stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1) {
-    if (winograd_applies(cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
+    if (winograd_applies(groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
       return conv_transpose2d_winograd(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1], g.in[2],
                                        groups, x, weight, bias, y);
     }

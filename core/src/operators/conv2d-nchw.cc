@@ -29,11 +29,11 @@ bool is_direct_depthwise(const ConvGeometry& g) {
 constexpr int32_t kWinogradMinChannels = 8;
 
 // A 3x3 stride-1 conv in Winograd form summing over `summed` channels into
-// `produced` ones (per group), whose transformed weights fit what a thread keeps.
+// `produced` ones (per group), whose transformed weights fit their budget.
 bool winograd_applies(const ConvGeometry& g, int32_t summed, int32_t produced) {
   return g.kernel[1] == 3 && g.kernel[2] == 3 && g.stride[1] == 1 && g.stride[2] == 1 && g.dilation[1] == 1 &&
          g.dilation[2] == 1 && summed >= kWinogradMinChannels &&
-         winograd_held_floats(gemm_microkernel(), 16, produced, summed) != 0;
+         winograd_weight_floats(gemm_microkernel(), g.groups, 16, produced, summed) != 0;
 }
 
 wtconv_status conv2d_winograd(const ConvGeometry& g, const float* x, const float* weight, const float* bias,

@@ -4,9 +4,11 @@
 // cin) * V_uv (cin x tiles) sit between the input transform (of a zero-padded
 // window of x split by column parity, written straight into the packed-B
 // layout) and the output transform. A transposed convolution has one grid per
-// sub-pixel phase, a plain one a single grid. Tasks (group, images, tile rows,
-// tile columns) run every grid; each output is written once, sums run in a
-// fixed order.
+// sub-pixel phase, a plain one a single grid. The transformed weights are
+// computed once per call, shared by the threads (a first parallel region over
+// panels of output channels); then tasks (group, images, tile rows, tile
+// columns) run every grid. Each output is written once, sums run in a fixed
+// order.
 #pragma once
 
 #include <algorithm>
@@ -34,17 +36,25 @@ struct WinogradShape {
 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
+// Floats of transformed weights a call may keep (shared by its threads).
+constexpr size_t kWinogradWeightBudget = size_t{1} << 22;
 
-// Floats of one packed U_uv when all `products` of them (alpha^2 per grid) fit
-// what a thread may keep, else 0 (the Winograd form is then not used).
-inline size_t winograd_held_floats(const GemmMicrokernel& kernel, size_t products, int32_t cout_g, int32_t cin_g) {
-  const size_t one = held_weight_floats(kernel, cout_g, cin_g);
-  return one != 0 && (one + 16) * products <= kHeldWeightBudget ? one : 0;
+// Floats of one packed U_uv when all of them (`products` = alpha^2 per grid,
+// for every group) fit kWinogradWeightBudget, else 0 (the Winograd form is then
+// not used).
+inline size_t winograd_weight_floats(const GemmMicrokernel& kernel, int32_t groups, size_t products, int32_t cout_g,
+                                     int32_t cin_g) {
+  const size_t one = round_up(gemm_packed_a_floats(kernel, cout_g, cin_g), 16);
+  size_t all = 0;
+  return checked_mul(one + 16, products, &all) && checked_mul(all, static_cast<size_t>(groups), &all) &&
+                 all <= kWinogradWeightBudget
+             ? one
+             : 0;
 }
 
 // grid_of(g) gives grid g's WinogradGrid; filter(grp, g, o, c, u, stride) writes
 // the alpha^2 values U_uv of output channel o, input channel c (of group grp)
-// for grid g at u[uv * stride]. Callers check winograd_held_floats() first.
+// for grid g at u[uv * stride]. Callers check winograd_weight_floats() first.
 template <typename F, typename GridOf, typename Filter>
 wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const float* bias, float* y,
                                  GridOf&& grid_of, Filter&& filter) {
@@ -56,7 +66,8 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   // operands and products below are 64 bytes past a multiple of 64, so the
   // streams written or read together do not all map to the same cache sets.
   const size_t products = static_cast<size_t>(kProducts) * s.grids;
-  const size_t packed_stride = winograd_held_floats(kernel, products, cout_g, cin_g) + 16;
+  const size_t packed_stride = winograd_weight_floats(kernel, s.groups, products, cout_g, cin_g) + 16;
+  const size_t group_weights = packed_stride * products;
   int32_t grid_y = 0, grid_x = 0, row_min = INT32_MAX, row_max = INT32_MIN, col_min = INT32_MAX, col_max = INT32_MIN;
   for (int32_t g = 0; g < s.grids; ++g) {
     const WinogradGrid gr = grid_of(g);
@@ -95,12 +106,28 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   const size_t v_floats = round_up(gemm_packed_b_floats(kernel, cin_g, static_cast<int32_t>(tile)), 16) + 16;
   const size_t m_floats = round_up(static_cast<size_t>(cout_g) * tile, 16) + 16;
   const size_t window_floats = round_up(static_cast<size_t>(block_n) * cin_g * window_plane, 16);
-  const uint64_t call = new_scratch_call();
   const size_t in_plane = static_cast<size_t>(s.h) * s.w, out_plane = static_cast<size_t>(s.oh) * s.ow;
+  // Every group's U_uv for every grid, computed where packing would put them:
+  // tasks (group, panel of mr output channels).
+  ThreadPool& pool = ThreadPool::instance();
+  const int32_t panels = (cout_g + kernel.mr - 1) / kernel.mr;
+  auto fill = [&](size_t begin, size_t end, void*) {
+    for (size_t task = begin; task < end; ++task) {
+      const int32_t grp = static_cast<int32_t>(task / panels), panel = static_cast<int32_t>(task % panels);
+      float* packed = static_cast<float*>(pool.shared()) + grp * group_weights;
+      gemm_packed_a_for_each(kernel, cout_g, cin_g, [&](int32_t o, int32_t c, size_t at) {
+        float* dst = packed + at;
+        if (o >= cout_g) {
+          for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
+          return;
+        }
+        for (int32_t g = 0; g < s.grids; ++g) filter(grp, g, o, c, dst + g * kProducts * packed_stride, packed_stride);
+      }, panel, panel + 1);
+    }
+    return WTCONV_OK;
+  };
   auto body = [&](size_t begin, size_t end, void* scratch) {
-    ScratchTag* held = static_cast<ScratchTag*>(scratch);  // the group whose U is packed
-    float* packed = reinterpret_cast<float*>(static_cast<char*>(scratch) + kScratchTagBytes);
-    float* v = packed + packed_stride * products;  // the operands, in the packed-B layout
+    float* v = static_cast<float*>(scratch);       // the operands, in the packed-B layout
     float* m = v + kProducts * v_floats;            // the products, cout_g x width
     float* window = m + kProducts * m_floats;
     for (size_t task = begin; task < end; ++task) {
@@ -116,18 +143,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       const int32_t row_tiles = b1 - b0, rows = a1 - a0;
       const size_t width = static_cast<size_t>(img1 - img0) * rows * row_tiles;
       const size_t width_padded = round_up(width, nr);
-      if (!held->holds(call, static_cast<uint64_t>(grp))) {
-        // Every grid's U_uv, computed where packing would put it.
-        gemm_packed_a_for_each(kernel, cout_g, cin_g, [&](int32_t o, int32_t c, size_t at) {
-          float* dst = packed + at;
-          if (o >= cout_g) {
-            for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
-            return;
-          }
-          for (int32_t g = 0; g < s.grids; ++g) filter(grp, g, o, c, dst + g * kProducts * packed_stride, packed_stride);
-        });
-        *held = ScratchTag{call, static_cast<uint64_t>(grp)};
-      }
+      const float* packed = static_cast<const float*>(pool.shared()) + grp * group_weights;
       // The window, zero outside x.
       const int32_t ylo = row_min + 2 * a0, xlo = col_min + 2 * b0;
       const int32_t even_lo = std::clamp(-floor_div(xlo, 2), 0, half);
@@ -222,9 +238,10 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     }
     return WTCONV_OK;
   };
-  const size_t scratch = packed_stride * products + kProducts * (v_floats + m_floats) + window_floats;
-  return ThreadPool::instance().parallel_for(static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x,
-                                             kScratchTagBytes + sizeof(float) * scratch, body);
+  const size_t scratch = kProducts * (v_floats + m_floats) + window_floats;
+  return pool.parallel_for_shared(sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * panels, fill,
+                                  static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x, sizeof(float) * scratch,
+                                  body);
 }
 
 }  // namespace wtconv
