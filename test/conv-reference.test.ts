@@ -62,6 +62,8 @@ const CASES: [string, Case][] = [
   // ... and >= 8 output channels per group: the input gradient in Winograd form too
   ['conv2d 3x3 Winograd input gradient, odd sizes, padding (0, 3)', { n: 2, cin: 5, cout: 12, size: [9, 7], k: [3, 3], s: [1, 1], p: [0, 3], d: [1, 1], g: 1 }],
   ['conv2d 3x3 Winograd input gradient, groups 2, padding 2', { n: 1, cin: 6, cout: 20, size: [5, 10], k: [3, 3], s: [1, 1], p: [2, 2], d: [1, 1], g: 2 }],
+  ['conv2d 3x3 Winograd, a single row 300 wide and padding (40, 1)', { n: 1, cin: 8, cout: 9, size: [1, 300], k: [3, 3], s: [1, 1], p: [40, 1], d: [1, 1], g: 1 }],
+  ['conv2d 3x3 Winograd, a single column 300 high', { n: 1, cin: 8, cout: 9, size: [300, 1], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
   ['conv1d stride 3, dilation 2, groups 2', { n: 3, cin: 4, cout: 6, size: [50], k: [4], s: [3], p: [2], d: [2], g: 2 }],
   ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
 ];
@@ -134,6 +136,7 @@ const WINOGRAD_CASES: [string, { n: number; cin: number; cout: number; size: num
   ['2x4 stride (1, 2)', { n: 2, cin: 4, cout: 5, size: [6, 5], k: [2, 4], s: [1, 2], p: [0, 1], op: [0, 1], g: 1 }],
   ['4x4 stride 2, 260 input channels (two GEMM k blocks)', { n: 1, cin: 260, cout: 3, size: [5, 4], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
   ['4x4 stride 2, 100 output channels (two GEMM m blocks), wide rows', { n: 1, cin: 3, cout: 100, size: [3, 70], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['32x16 stride (16, 8): 128 phases, padding (3, 10)', { n: 1, cin: 8, cout: 4, size: [3, 4], k: [32, 16], s: [16, 8], p: [3, 10], op: [0, 0], g: 1 }],
   ['4x4 stride 2, a 1x1 input', { n: 2, cin: 3, cout: 2, size: [1, 1], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
 ];
 const winogradRefs = new Map<number, { y: Float64Array; shape: number[] }>();
