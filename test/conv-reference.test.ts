@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, expectParity, randomTensor } from './helpers.js';
-import { convTranspose2dReference } from './reference/ops.js';
+import { convReference, convTranspose2dReference } from './reference/ops.js';
 
 interface Case { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; d: number[]; g: number }
 
@@ -125,7 +125,8 @@ for (const b of BACKENDS) {
 }
 
 // Transposed convolutions whose kernel is twice the stride run in Winograd form
-// (F(2x2, 2x2) per sub-pixel phase): odd and even output sizes, every padding
+// (F(2x2, 2x2) per sub-pixel phase, and for the input gradient over the
+// sampled planes of grad y): odd and even output sizes, every padding
 // the phases shift by, output padding, groups, unequal strides, GEMM blocks
 // crossed by the channels (k > 256, m > 96), several images per task.
 const WINOGRAD_CASES: [string, { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; op: number[]; g: number }][] = [
@@ -155,6 +156,10 @@ for (const b of BACKENDS) {
         if (!winogradRefs.has(i)) winogradRefs.set(i, convTranspose2dReference(x, w, bias, opts));
         const ref = winogradRefs.get(i)!;
         expectParity(wt.convTranspose2d(x, w, bias, opts), new wt.Tensor(Float32Array.from(ref.y), ref.shape), 'y');
+        // grad x: the conv with the same weight and geometry applied to grad y
+        const gy = randomTensor(ref.shape, 800 + i);
+        const gx = convReference(gy, w, null, { stride: c.s, padding: c.p, dilation: [1, 1], groups: c.g });
+        expectParity(wt.convTranspose2dBackward(x, w, bias, gy, opts).x, new wt.Tensor(Float32Array.from(gx.y), gx.shape), 'grad.x');
       });
     });
   });

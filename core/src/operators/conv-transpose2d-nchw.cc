@@ -275,6 +275,36 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
                                           grid_of, filter);
 }
 
+// Its input gradient is the conv with the same kernel at stride s: along an
+// axis grad_x[i] = sum over r < s and t < 2 of grad_y[s (i + t) + r - p] w[r + s t],
+// a sum over the s x s sampled planes of grad_y (sources of winograd-nchw.h),
+// each convolved with its 2x2 taps: one grid, F(2x2, 2x2) again.
+bool winograd_backward_applies(int32_t groups, int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh,
+                               int32_t sw) {
+  return kh == 2 * sh && kw == 2 * sw &&
+         winograd_weight_floats(gemm_microkernel(), groups, 9, cin_g, sh * sw * cout_g) != 0;
+}
+
+wtconv_status conv_transpose2d_winograd_backward_input(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
+                                                       int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
+                                                       int32_t ow, int32_t groups, const float* grad_y,
+                                                       const float* weight, float* grad_x) {
+  const int32_t kh = 2 * sh, kw = 2 * sw, cin_g = cin / groups, cout_g = cout / groups;
+  const WinogradGrid grid{0, 0, 0, 0, 1, 1, h, w};
+  // Output channel c of this conv is the transposed conv's input channel; the
+  // summed row k is (source (ry, rx), grad_y's channel o).
+  auto filter = [&](int32_t grp, int32_t, int32_t c, int32_t k, float* u, size_t stride) {
+    const int32_t q = k / cout_g, o = k % cout_g, ry = q / sw, rx = q % sw;
+    const float* taps = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
+    const float* top = taps + ry * kw;  // the taps of sampled row i: ry (then ry + sh for row i + 1)
+    const float* bottom = taps + (ry + sh) * kw;
+    WinogradF2K2::filter(top[rx], top[rx + sw], bottom[rx], bottom[rx + sw], u, stride);
+  };
+  WinogradShape shape{n, cout, oh, ow, cin, h, w, groups, 1};
+  shape.step_y = sh, shape.step_x = sw, shape.off_y = -ph, shape.off_x = -pw;
+  return winograd_conv_nchw<WinogradF2K2>(shape, grad_y, nullptr, grad_x, [&](int32_t) { return grid; }, filter);
+}
+
 wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,
                        int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oph,
                        int32_t opw, int32_t dh, int32_t dw, int32_t groups, ConvGeometry* g) {
@@ -353,7 +383,13 @@ wtconv_status wtconv_conv_transpose2d_backward(
   WTCONV_CHECK(check_pointer(x, "x"));
   WTCONV_CHECK(check_pointer(weight, "weight"));
   WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
-  if (grad_x != nullptr) WTCONV_CHECK(conv_forward_nd(g, grad_y, weight, nullptr, grad_x));
+  if (grad_x != nullptr && (stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1 &&
+      winograd_backward_applies(groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
+    WTCONV_CHECK(conv_transpose2d_winograd_backward_input(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1],
+                                                          g.in[2], groups, grad_y, weight, grad_x));
+  } else if (grad_x != nullptr) {
+    WTCONV_CHECK(conv_forward_nd(g, grad_y, weight, nullptr, grad_x));
+  }
   if (grad_weight != nullptr) WTCONV_CHECK(conv_backward_weight_nd(g, grad_y, x, grad_weight));
   if (grad_bias != nullptr) WTCONV_CHECK(channel_sum(n, cout, g.in_plane(), grad_y, grad_bias));
   return ok();

@@ -30,21 +30,26 @@ struct WinogradGrid {
 };
 
 // The convolution: x (n, cin, h, w) to y (n, cout, oh, ow) in `groups`, with
-// `grids` grids of tiles.
+// `grids` grids of tiles. Its input is x read as step_y x step_x sampled
+// planes, all summed into every output: source (ry, rx) of channel c is
+// x[c][step_y m + ry + off_y][step_x n + rx + off_x] at (m, n) (a strided conv
+// whose kernel is twice its stride is a sum of such 2x2-tap convolutions); a
+// plain conv has one source, x itself (steps 1, offsets 0).
 struct WinogradShape {
   int32_t n, cin, h, w, cout, oh, ow, groups, grids;
+  int32_t step_y = 1, step_x = 1, off_y = 0, off_x = 0;
 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
 // Floats of transformed weights a call may keep (shared by its threads).
 constexpr size_t kWinogradWeightBudget = size_t{1} << 22;
 
-// Floats of one packed U_uv when all of them (`products` = alpha^2 per grid,
-// for every group) fit kWinogradWeightBudget, else 0 (the Winograd form is then
+// Floats of one packed U_uv (cout_g x summed rows) when all of them (`products`
+// = alpha^2 per grid, for every group) fit kWinogradWeightBudget, else 0 (the Winograd form is then
 // not used).
 inline size_t winograd_weight_floats(const GemmMicrokernel& kernel, int32_t groups, size_t products, int32_t cout_g,
-                                     int32_t cin_g) {
-  const size_t one = round_up(gemm_packed_a_floats(kernel, cout_g, cin_g), 16);
+                                     int32_t summed) {
+  const size_t one = round_up(gemm_packed_a_floats(kernel, cout_g, summed), 16);
   size_t all = 0;
   return checked_mul(one + 16, products, &all) && checked_mul(all, static_cast<size_t>(groups), &all) &&
                  all <= kWinogradWeightBudget
@@ -52,21 +57,23 @@ inline size_t winograd_weight_floats(const GemmMicrokernel& kernel, int32_t grou
              : 0;
 }
 
-// grid_of(g) gives grid g's WinogradGrid; filter(grp, g, o, c, u, stride) writes
-// the alpha^2 values U_uv of output channel o, input channel c (of group grp)
-// for grid g at u[uv * stride]. Callers check winograd_weight_floats() first.
+// grid_of(g) gives grid g's WinogradGrid; filter(grp, g, o, k, u, stride) writes
+// the alpha^2 values U_uv of output channel o and summed row k = source * cin_g
+// + input channel (of group grp) for grid g at u[uv * stride]. Callers check
+// winograd_weight_floats() first, with cin_g * sources summed rows.
 template <typename F, typename GridOf, typename Filter>
 wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const float* bias, float* y,
                                  GridOf&& grid_of, Filter&& filter) {
   constexpr int32_t kAlpha = F::kAlpha, kProducts = kAlpha * kAlpha;
   const int32_t cin_g = s.cin / s.groups, cout_g = s.cout / s.groups;
+  const int32_t sources = s.step_y * s.step_x, k_rows = sources * cin_g;  // the GEMMs' k
   const GemmMicrokernel& kernel = gemm_microkernel();
   const size_t nr = static_cast<size_t>(kernel.nr);
   // The packed U_uv lie packed_stride apart; it and the strides of the
   // operands and products below are 64 bytes past a multiple of 64, so the
   // streams written or read together do not all map to the same cache sets.
   const size_t products = static_cast<size_t>(kProducts) * s.grids;
-  const size_t packed_stride = winograd_weight_floats(kernel, s.groups, products, cout_g, cin_g) + 16;
+  const size_t packed_stride = winograd_weight_floats(kernel, s.groups, products, cout_g, k_rows) + 16;
   const size_t group_weights = packed_stride * products;
   int32_t grid_y = 0, grid_x = 0, row_min = INT32_MAX, row_max = INT32_MIN, col_min = INT32_MAX, col_max = INT32_MIN;
   for (int32_t g = 0; g < s.grids; ++g) {
@@ -103,9 +110,9 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   const int32_t window_rows = row_max - row_min + 2 * (block_y - 1) + kAlpha;
   const int32_t half = (col_max - col_min + 2 * block_x + kAlpha - 2) / 2 + 1;
   const size_t window_plane = static_cast<size_t>(window_rows) * 2 * half;
-  const size_t v_floats = round_up(gemm_packed_b_floats(kernel, cin_g, static_cast<int32_t>(tile)), 16) + 16;
+  const size_t v_floats = round_up(gemm_packed_b_floats(kernel, k_rows, static_cast<int32_t>(tile)), 16) + 16;
   const size_t m_floats = round_up(static_cast<size_t>(cout_g) * tile, 16) + 16;
-  const size_t window_floats = round_up(static_cast<size_t>(block_n) * cin_g * window_plane, 16);
+  const size_t window_floats = round_up(static_cast<size_t>(block_n) * k_rows * window_plane, 16);
   const size_t in_plane = static_cast<size_t>(s.h) * s.w, out_plane = static_cast<size_t>(s.oh) * s.ow;
   // Every group's U_uv for every grid, computed where packing would put them:
   // tasks (group, panel of mr output channels).
@@ -115,7 +122,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     for (size_t task = begin; task < end; ++task) {
       const int32_t grp = static_cast<int32_t>(task / panels), panel = static_cast<int32_t>(task % panels);
       float* packed = static_cast<float*>(pool.shared()) + grp * group_weights;
-      gemm_packed_a_for_each(kernel, cout_g, cin_g, [&](int32_t o, int32_t c, size_t at) {
+      gemm_packed_a_for_each(kernel, cout_g, k_rows, [&](int32_t o, int32_t c, size_t at) {
         float* dst = packed + at;
         if (o >= cout_g) {
           for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
@@ -144,39 +151,52 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       const size_t width = static_cast<size_t>(img1 - img0) * rows * row_tiles;
       const size_t width_padded = round_up(width, nr);
       const float* packed = static_cast<const float*>(pool.shared()) + grp * group_weights;
-      // The window, zero outside x.
+      // The window of every source, zero outside x: row r of source (ry, rx)
+      // is x's row step_y (ylo + r) + ry + off_y, its even column i x's column
+      // step_x (xlo + 2i) + rx + off_x, its odd one step_x further.
       const int32_t ylo = row_min + 2 * a0, xlo = col_min + 2 * b0;
-      const int32_t even_lo = std::clamp(-floor_div(xlo, 2), 0, half);
-      const int32_t even_hi = std::clamp(floor_div(s.w - 1 - xlo, 2) + 1, even_lo, half);
-      const int32_t odd_lo = std::clamp(-floor_div(xlo + 1, 2), 0, half);
-      const int32_t odd_hi = std::clamp(floor_div(s.w - 2 - xlo, 2) + 1, odd_lo, half);
-      for (int32_t img = img0; img < img1; ++img) {
-        for (int32_t c = 0; c < cin_g; ++c) {
-          const float* xc = x + (static_cast<size_t>(img) * s.cin + static_cast<size_t>(grp) * cin_g + c) * in_plane;
-          float* dst = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
-          for (int32_t r = 0; r < window_rows; ++r, dst += 2 * half) {
-            const int32_t iy = ylo + r;
-            if (iy < 0 || iy >= s.h) {
-              std::fill(dst, dst + 2 * half, 0.0f);
-              continue;
+      const int32_t pair = 2 * s.step_x;  // x columns between one even column and the next
+      auto gather = [pair](float* dst, const float* src, int32_t lo, int32_t hi) {
+        if (pair == 2) {  // a plain conv's input: the stride known here
+          for (int32_t i = lo; i < hi; ++i) dst[i] = src[2 * i];
+        } else {
+          for (int32_t i = lo; i < hi; ++i) dst[i] = src[pair * i];
+        }
+      };
+      for (int32_t q = 0; q < sources; ++q) {
+        const int32_t ry = q / s.step_x + s.off_y, base = s.step_x * xlo + q % s.step_x + s.off_x;
+        const int32_t even_lo = std::clamp(-floor_div(base, pair), 0, half);
+        const int32_t even_hi = std::clamp(floor_div(s.w - 1 - base, pair) + 1, even_lo, half);
+        const int32_t odd_lo = std::clamp(-floor_div(base + s.step_x, pair), 0, half);
+        const int32_t odd_hi = std::clamp(floor_div(s.w - 1 - base - s.step_x, pair) + 1, odd_lo, half);
+        for (int32_t img = img0; img < img1; ++img) {
+          for (int32_t c = 0; c < cin_g; ++c) {
+            const float* xc = x + (static_cast<size_t>(img) * s.cin + static_cast<size_t>(grp) * cin_g + c) * in_plane;
+            float* dst = window + (static_cast<size_t>(img - img0) * k_rows + q * cin_g + c) * window_plane;
+            for (int32_t r = 0; r < window_rows; ++r, dst += 2 * half) {
+              const int32_t iy = s.step_y * (ylo + r) + ry;
+              if (iy < 0 || iy >= s.h) {
+                std::fill(dst, dst + 2 * half, 0.0f);
+                continue;
+              }
+              const float* src = xc + static_cast<size_t>(iy) * s.w + base;  // even column 0
+              float* odd = dst + half;
+              std::fill(dst, dst + even_lo, 0.0f);
+              gather(dst, src, even_lo, even_hi);
+              std::fill(dst + even_hi, dst + half, 0.0f);
+              std::fill(odd, odd + odd_lo, 0.0f);
+              gather(odd, src + s.step_x, odd_lo, odd_hi);
+              std::fill(odd + odd_hi, odd + half, 0.0f);
             }
-            const float* src = xc + static_cast<size_t>(iy) * s.w + xlo;
-            float* odd = dst + half;
-            std::fill(dst, dst + even_lo, 0.0f);
-            for (int32_t i = even_lo; i < even_hi; ++i) dst[i] = src[2 * i];
-            std::fill(dst + even_hi, dst + half, 0.0f);
-            std::fill(odd, odd + odd_lo, 0.0f);
-            for (int32_t i = odd_lo; i < odd_hi; ++i) odd[i] = src[2 * i + 1];
-            std::fill(odd + odd_hi, odd + half, 0.0f);
           }
         }
       }
       // V's padding columns (never written below): row c in block pc = c - c % kKc
       // (at pc * width_padded), tile t in panel t / nr (at + t / nr * kc * nr).
       if (width % nr != 0) {
-        for (int32_t c = 0; c < cin_g; ++c) {
+        for (int32_t c = 0; c < k_rows; ++c) {
           const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
-          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
+          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, k_rows - pc));
           float* last = v + static_cast<size_t>(pc) * width_padded + width / nr * kc * nr + static_cast<size_t>(c - pc) * nr;
           for (int32_t uv = 0; uv < kProducts; ++uv) {
             std::fill(last + uv * v_floats + width % nr, last + uv * v_floats + nr, 0.0f);
@@ -191,13 +211,13 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
         const int32_t d = gr.in_col + 2 * b0 - xlo;
         const size_t even_at = d % 2 == 0 ? d / 2 : half + (d - 1) / 2;
         const size_t odd_at = d % 2 == 0 ? half + d / 2 : (d + 1) / 2;
-        for (int32_t c = 0; c < cin_g; ++c) {  // V, a row of tiles cut where a panel ends
+        for (int32_t c = 0; c < k_rows; ++c) {  // V, a row of tiles cut where a panel ends
           const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
-          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, cin_g - pc));
+          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, k_rows - pc));
           float* panel = v + static_cast<size_t>(pc) * width_padded + static_cast<size_t>(c - pc) * nr;
           size_t lane = 0;  // of the next tile in its panel
           for (int32_t img = img0; img < img1; ++img) {
-            const float* wc = window + (static_cast<size_t>(img - img0) * cin_g + c) * window_plane;
+            const float* wc = window + (static_cast<size_t>(img - img0) * k_rows + c) * window_plane;
             for (int32_t a = a0; a < a1; ++a) {
               const float* row = wc + static_cast<size_t>(gr.in_row + 2 * a - ylo) * 2 * half;
               for (int32_t i = 0; i < row_tiles;) {
@@ -214,7 +234,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
           }
         }
         for (int32_t uv = 0; uv < kProducts; ++uv) {
-          gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), cin_g,
+          gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k_rows,
                               packed + (static_cast<size_t>(g) * kProducts + uv) * packed_stride, v + uv * v_floats,
                               m + uv * m_floats, static_cast<ptrdiff_t>(width), false);
         }
