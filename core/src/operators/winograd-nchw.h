@@ -4,7 +4,9 @@
 // cin) * V_uv (cin x tiles) sit between the input transform (of a zero-padded
 // window of x split by column parity, written straight into the packed-B
 // layout) and the output transform. A transposed convolution has one grid per
-// sub-pixel phase, a plain one a single grid. The transformed weights are
+// sub-pixel phase, a plain one a single grid; the input gradient of a
+// transposed convolution sums several sampled planes of its input ("sources",
+// stacked along the GEMMs' k) into one grid. The transformed weights are
 // computed once per call, shared by the threads (a first parallel region over
 // panels of output channels); then tasks (group, images, tile rows, tile
 // columns) run every grid. Each output is written once, sums run in a fixed
@@ -45,8 +47,8 @@ constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
 constexpr size_t kWinogradWeightBudget = size_t{1} << 22;
 
 // Floats of one packed U_uv (cout_g x summed rows) when all of them (`products`
-// = alpha^2 per grid, for every group) fit kWinogradWeightBudget, else 0 (the Winograd form is then
-// not used).
+// = alpha^2 per grid, for every group) fit kWinogradWeightBudget, else 0 (the
+// Winograd form is then not used).
 inline size_t winograd_weight_floats(const GemmMicrokernel& kernel, int32_t groups, size_t products, int32_t cout_g,
                                      int32_t summed) {
   const size_t one = round_up(gemm_packed_a_floats(kernel, cout_g, summed), 16);
