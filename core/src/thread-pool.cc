@@ -98,11 +98,34 @@ bool ThreadPool::reserve_workspace(size_t bytes) {
   return true;
 }
 
-void ThreadPool::release_workspace() {
-#ifndef WTCONV_SINGLE_THREADED
-  std::lock_guard<std::mutex> call(impl_->call_mutex);
+// Held by a caller for all it does with the pool (nothing to hold single-threaded).
+struct ThreadPool::CallLock {
+#ifdef WTCONV_SINGLE_THREADED
+  explicit CallLock(Impl*) {}
+#else
+  std::lock_guard<std::mutex> lock;
+  explicit CallLock(Impl* im) : lock(im->call_mutex) {}
 #endif
+};
+
+void ThreadPool::release_workspace() {
+  CallLock call(impl_);
   free_workspace();
+}
+
+wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
+  if (count == 0) return ok();
+  CallLock call(impl_);
+  const wtconv_status reserved = reserve_region(0, scratch_bytes);
+  return reserved != WTCONV_OK ? reserved : run_region(count, body, context);
+}
+
+wtconv_status ThreadPool::run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context,
+                                     size_t count, size_t scratch_bytes, Body body, void* context) {
+  CallLock call(impl_);
+  wtconv_status status = reserve_region(shared_bytes, scratch_bytes);
+  if (status == WTCONV_OK) status = run_region(fill_count, fill, fill_context);
+  return status != WTCONV_OK ? status : run_region(count, body, context);
 }
 
 void ThreadPool::free_workspace() {
@@ -160,19 +183,6 @@ wtconv_status ThreadPool::run_share(int32_t index) {
 #ifdef WTCONV_SINGLE_THREADED
 
 int32_t ThreadPool::set_threads(int32_t) { return threads_ = 1; }
-
-wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
-  if (count == 0) return ok();
-  const wtconv_status reserved = reserve_region(0, scratch_bytes);
-  return reserved != WTCONV_OK ? reserved : run_region(count, body, context);
-}
-
-wtconv_status ThreadPool::run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context,
-                                     size_t count, size_t scratch_bytes, Body body, void* context) {
-  wtconv_status status = reserve_region(shared_bytes, scratch_bytes);
-  if (status == WTCONV_OK) status = run_region(fill_count, fill, fill_context);
-  return status != WTCONV_OK ? status : run_region(count, body, context);
-}
 
 wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {
   if (count == 0) return ok();
@@ -232,21 +242,6 @@ void ThreadPool::worker_loop(int32_t index, uint64_t seen) {
       im.done_cv.notify_one();
     }
   }
-}
-
-wtconv_status ThreadPool::run(size_t count, size_t scratch_bytes, Body body, void* context) {
-  if (count == 0) return ok();
-  std::lock_guard<std::mutex> call(impl_->call_mutex);
-  const wtconv_status reserved = reserve_region(0, scratch_bytes);
-  return reserved != WTCONV_OK ? reserved : run_region(count, body, context);
-}
-
-wtconv_status ThreadPool::run_shared(size_t shared_bytes, size_t fill_count, Body fill, void* fill_context,
-                                     size_t count, size_t scratch_bytes, Body body, void* context) {
-  std::lock_guard<std::mutex> call(impl_->call_mutex);
-  wtconv_status status = reserve_region(shared_bytes, scratch_bytes);
-  if (status == WTCONV_OK) status = run_region(fill_count, fill, fill_context);
-  return status != WTCONV_OK ? status : run_region(count, body, context);
 }
 
 wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {

@@ -91,6 +91,7 @@ class ThreadPool {
   size_t scratch_offset_ = 0;  // of thread 0's scratch, past the shared memory
 
   struct Impl;  // threads and synchronisation; absent in single-threaded builds
+  struct CallLock;
   Impl* impl_ = nullptr;
 };
 
