@@ -179,16 +179,7 @@ void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1
           const int64_t s64 = sw;  // strides may be as large as int32 allows
           const int32_t lo = static_cast<int32_t>(std::min<int64_t>(win.width, std::max<int64_t>(0, (pw - p + s64 - 1) / s64)));
           const int32_t hi = static_cast<int32_t>(std::max<int64_t>(lo, std::min<int64_t>(win.width, (int64_t{in_w} + pw - p + s64 - 1) / s64)));
-          std::fill(out, out + lo, 0.0f);
-          if (lo < hi) {
-            const float* s = src + (static_cast<ptrdiff_t>(lo) * sw + p - pw);
-            if (sw == 1) {
-              for (int32_t xq = lo; xq < hi; ++xq) out[xq] = s[xq - lo];
-            } else {
-              for (int32_t xq = lo; xq < hi; ++xq) out[xq] = s[static_cast<ptrdiff_t>(xq - lo) * sw];
-            }
-          }
-          std::fill(out + hi, out + win.width, 0.0f);
+          window_row(out, win.width, lo, hi, src, p - pw, sw);
         }
       }
     }

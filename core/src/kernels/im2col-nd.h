@@ -40,6 +40,21 @@ size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, 
 void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0,
                    size_t j1, int32_t nr, float* window, ptrdiff_t* offsets, float* packed);
 
+// One row of a zero-padded window of an input row: dst[i] = row[offset + i * stride]
+// for i in [lo, hi) (the columns inside the input), 0 for the rest of [0, n).
+inline void window_row(float* dst, int32_t n, int32_t lo, int32_t hi, const float* row, ptrdiff_t offset,
+                       ptrdiff_t stride) {
+  for (int32_t i = 0; i < lo; ++i) dst[i] = 0.0f;
+  if (stride == 1) {  // the common strides known to the compiler
+    for (int32_t i = lo; i < hi; ++i) dst[i] = row[offset + i];
+  } else if (stride == 2) {
+    for (int32_t i = lo; i < hi; ++i) dst[i] = row[offset + 2 * static_cast<ptrdiff_t>(i)];
+  } else {
+    for (int32_t i = lo; i < hi; ++i) dst[i] = row[offset + i * stride];
+  }
+  for (int32_t i = hi; i < n; ++i) dst[i] = 0.0f;
+}
+
 // The adjoint: x[c][...] += col[...] for the same rows and columns.
 void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1, size_t j0,
                 size_t j1, float* x);

@@ -199,10 +199,7 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
             std::fill(dst, dst + cols, 0.0f);
             continue;
           }
-          const float* src = xc + static_cast<size_t>(iy) * w + col0;
-          std::fill(dst, dst + copy_lo, 0.0f);
-          for (int32_t i = copy_lo; i < copy_hi; ++i) dst[i] = src[i];
-          std::fill(dst + copy_hi, dst + cols, 0.0f);
+          window_row(dst, cols, copy_lo, copy_hi, xc + static_cast<size_t>(iy) * w, col0, 1);
         }
       }
       // Column j of the tile reads window[c][qy - ty - row0][qx - tx - col0]:

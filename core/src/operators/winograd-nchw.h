@@ -158,13 +158,6 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       // step_x (xlo + 2i) + rx + off_x, its odd one step_x further.
       const int32_t ylo = row_min + 2 * a0, xlo = col_min + 2 * b0;
       const int32_t pair = 2 * s.step_x;  // x columns between one even column and the next
-      auto gather = [pair](float* dst, const float* src, int32_t lo, int32_t hi) {
-        if (pair == 2) {  // a plain conv's input: the stride known here
-          for (int32_t i = lo; i < hi; ++i) dst[i] = src[2 * i];
-        } else {
-          for (int32_t i = lo; i < hi; ++i) dst[i] = src[pair * i];
-        }
-      };
       for (int32_t q = 0; q < sources; ++q) {
         const int32_t ry = q / s.step_x + s.off_y, base = s.step_x * xlo + q % s.step_x + s.off_x;
         const int32_t even_lo = std::clamp(-floor_div(base, pair), 0, half);
@@ -181,14 +174,9 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
                 std::fill(dst, dst + 2 * half, 0.0f);
                 continue;
               }
-              const float* src = xc + static_cast<size_t>(iy) * s.w + base;  // even column 0
-              float* odd = dst + half;
-              std::fill(dst, dst + even_lo, 0.0f);
-              gather(dst, src, even_lo, even_hi);
-              std::fill(dst + even_hi, dst + half, 0.0f);
-              std::fill(odd, odd + odd_lo, 0.0f);
-              gather(odd, src + s.step_x, odd_lo, odd_hi);
-              std::fill(odd + odd_hi, odd + half, 0.0f);
+              const float* row = xc + static_cast<size_t>(iy) * s.w;
+              window_row(dst, half, even_lo, even_hi, row, base, pair);
+              window_row(dst + half, half, odd_lo, odd_hi, row, base + s.step_x, pair);
             }
           }
         }
