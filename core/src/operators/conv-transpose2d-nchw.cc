@@ -246,9 +246,15 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
 // both axes (the 4x4 stride-2 upsampling of WaveMix): every phase then has 2 x 2
 // taps, y(q) = w[r + s] x[q - 1] + w[r] x[q] along each axis, and a 2x2 block
 // of its outputs takes F(2x2, 2x2)'s 9 products instead of 16 (winograd-nchw.h).
-bool winograd_applies(int32_t groups, int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh, int32_t sw) {
-  return kh == 2 * sh && kw == 2 * sw &&
-         winograd_weight_floats(gemm_microkernel(), groups, size_t{9} * sh * sw, cout_g, cin_g) != 0;
+// Used, forward and for the input gradient (below), for such kernels at stride
+// > 1 without dilation when the transformed weights fit their budget: forward
+// 9 per phase, cout x cin; input gradient 9, cin x (phases * cout).
+bool winograd_applies(bool input_gradient, int32_t groups, int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw,
+                      int32_t sh, int32_t sw, int32_t dh, int32_t dw) {
+  if (kh != 2 * sh || kw != 2 * sw || (sh == 1 && sw == 1) || dh != 1 || dw != 1) return false;
+  const GemmMicrokernel& kernel = gemm_microkernel();
+  return (input_gradient ? winograd_weight_floats(kernel, groups, 9, cin_g, sh * sw * cout_g)
+                         : winograd_weight_floats(kernel, groups, size_t{9} * sh * sw, cout_g, cin_g)) != 0;
 }
 
 wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
@@ -276,11 +282,6 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
 // axis grad_x[i] = sum over r < s and t < 2 of grad_y[s (i + t) + r - p] w[r + s t],
 // a sum over the s x s sampled planes of grad_y (sources of winograd-nchw.h),
 // each convolved with its 2x2 taps: one grid, F(2x2, 2x2) again.
-bool winograd_backward_applies(int32_t groups, int32_t cin_g, int32_t cout_g, int32_t kh, int32_t kw, int32_t sh,
-                               int32_t sw) {
-  return kh == 2 * sh && kw == 2 * sw &&
-         winograd_weight_floats(gemm_microkernel(), groups, 9, cin_g, sh * sw * cout_g) != 0;
-}
 
 wtconv_status conv_transpose2d_winograd_backward_input(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
                                                        int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
@@ -355,11 +356,11 @@ wtconv_status wtconv_conv_transpose2d_forward(
   WTCONV_CHECK(check_pointer(x, "x"));
   WTCONV_CHECK(check_pointer(weight, "weight"));
   WTCONV_CHECK(check_pointer(y, "y"));
+  if (winograd_applies(false, groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w, dilation_h, dilation_w)) {
+    return conv_transpose2d_winograd(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1], g.in[2], groups,
+                                     x, weight, bias, y);
+  }
   if ((stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1) {
-    if (winograd_applies(groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
-      return conv_transpose2d_winograd(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1], g.in[2],
-                                       groups, x, weight, bias, y);
-    }
     return conv_transpose2d_phases(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, g.in[1],
                                    g.in[2], groups, x, weight, bias, y);
   }
@@ -380,8 +381,8 @@ wtconv_status wtconv_conv_transpose2d_backward(
   WTCONV_CHECK(check_pointer(x, "x"));
   WTCONV_CHECK(check_pointer(weight, "weight"));
   WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
-  if (grad_x != nullptr && (stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1 &&
-      winograd_backward_applies(groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w)) {
+  if (grad_x != nullptr &&
+      winograd_applies(true, groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w, dilation_h, dilation_w)) {
     WTCONV_CHECK(conv_transpose2d_winograd_backward_input(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1],
                                                           g.in[2], groups, grad_y, weight, grad_x));
   } else if (grad_x != nullptr) {
