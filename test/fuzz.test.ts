@@ -47,6 +47,18 @@ export function close(actual: ArrayLike<number>, ref: ArrayLike<number>, what: s
   }
 }
 
+/**
+ * close(), or for sums whose float32 terms cancel, their conditioning: every
+ * value within 1e-5 of the sum of its terms' magnitudes (`scale`), plus 1e-7.
+ */
+function closeOrConditioned(actual: ArrayLike<number>, ref: ArrayLike<number>, scale: ArrayLike<number>, what: string): void {
+  try {
+    close(actual, ref, what);
+  } catch (e) {
+    if (!Array.from(actual).every((v, i) => Math.abs(v - ref[i]) <= 1e-5 * scale[i] + 1e-7)) throw e;
+  }
+}
+
 /** A seeded uniform source for probe positions. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -85,13 +97,8 @@ function checkGrads(f: () => ArrayLike<number>, gy: Float32Array, inputs: [strin
       v[i] = keep;
     }
     const got = idx.map((i) => grad[i]);
-    try {
-      close(got, want, `grad ${name} (sampled)`);
-    } catch (e) {
-      // A gradient that is a long, cancelling float32 sum (a bias summing every output) is
-      // judged by its conditioning instead: error <= 1e-5 * sum of |terms|.
-      if (!got.every((g, j) => Math.abs(g - want[j]) <= 1e-5 * terms[j] + 1e-7)) throw e;
-    }
+    // A gradient that is a long, cancelling float32 sum (a bias summing every output).
+    closeOrConditioned(got, want, terms, `grad ${name} (sampled)`);
     const keep = v.slice();
     for (let i = 0; i < v.length; i++) v[i] += 2 * rand() - 1;
     let lhs = 0, lhsAbs = 0;
@@ -547,22 +554,13 @@ function runLayer(c: LayerCase): void {
       close(rm.data, rm0, 'running mean');
       close(rv.data, rv0, 'running var');
       const grads = wt.batchNorm2dBackward(x, weight, r.saved, g);
-      try {
-        close(grads.x.data, gx, 'batchNorm2d grad x');
-      } catch (e) {
-        // Few values per channel make grad x a cancelling sum of large terms (1 / std is
-        // large when the values are close): judged by its conditioning instead.
-        if (!training || !Array.from(grads.x.data).every((v, i) => Math.abs(v - gx[i]) <= 1e-5 * gxScale[i] + 1e-7)) throw e;
-      }
-      // grad weight and bias are sums over a channel's values: judged by their
-      // conditioning where the terms cancel.
-      for (const [got, want, scale, what] of [[grads.weight.data, gw, gwScale, 'weight'], [grads.bias.data, gb, gbScale, 'bias']] as const) {
-        try {
-          close(got, want, `batchNorm2d grad ${what}`);
-        } catch (e) {
-          if (!Array.from(got).every((v, i) => Math.abs(v - want[i]) <= 1e-5 * scale[i] + 1e-7)) throw e;
-        }
-      }
+      // In training, few values per channel make grad x a cancelling sum of large
+      // terms (1 / std is large when the values are close); grad weight and bias
+      // are sums over a channel's values.
+      if (training) closeOrConditioned(grads.x.data, gx, gxScale, 'batchNorm2d grad x');
+      else close(grads.x.data, gx, 'batchNorm2d grad x');
+      closeOrConditioned(grads.weight.data, gw, gwScale, 'batchNorm2d grad weight');
+      closeOrConditioned(grads.bias.data, gb, gbScale, 'batchNorm2d grad bias');
       return;
     }
     case 'linear': {
