@@ -33,6 +33,13 @@ for (const b of BACKENDS) {
         const bands = wt.dwt2d(t.x, opts);
         expect(bands.length).toBe(levels);
         bands.forEach((band, l) => expectParity(band, t[`bands.${l}`], `bands.${l}`));
+        // Into given tensors (holding stale values): the same numbers, in those tensors.
+        const out = bands.map((b) => new wt.Tensor(new Float32Array(b.data.length).fill(Number.NaN), b.shape));
+        const into = wt.dwt2d(t.x, { ...opts, out });
+        into.forEach((band, l) => {
+          expect(band).toBe(out[l]);
+          expect(band.data).toEqual(bands[l].data);
+        });
         const gradBands = Array.from({ length: levels }, (_, l) => t[`grad_bands.${l}`]);
         expectParity(wt.dwt2dBackward(t.x, gradBands, opts), t['grad.x'], 'grad.x');
 

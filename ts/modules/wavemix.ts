@@ -273,7 +273,7 @@ export class WaveMixBlock {
     const { mult, ffChannel } = this.config;
     const red = prefixed(this.prefix, 'reduction');
     const r = conv2d(x, P[`${red}.weight`], P[`${red}.bias`], { out: A.get('r', [n, d / 4, h, w]) });
-    const bands = dwt2d(r, { levels: level });
+    const bands = dwt2d(r, { levels: level, out: Array.from({ length: level }, (_, l) => A.get(`bands.${l}`, [n, d / 4, 4, h / 2 ** (l + 1), w / 2 ** (l + 1)])) });
     const ffs: FeedForwardSaved[] = [];
     let upper: Tensor | null = null;
     for (let l = level; l >= 1; l--) {

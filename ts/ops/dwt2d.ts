@@ -11,6 +11,8 @@ import { expectShape, intIn, nchw, options } from './args.js';
 export interface Dwt2dOptions {
   levels: number;
   wavelet?: WaveletName;
+  /** Tensors to write the bands into (one per level, shapes as returned), instead of new ones. */
+  out?: Tensor[];
 }
 
 export interface Idwt2dOptions {
@@ -42,7 +44,12 @@ function dwtPlan(x: unknown, opts: unknown) {
 /** Multi-level DWT: x (N, C, H, W) -> per level the bands (N, C, 4, ceil(H_l/2), ceil(W_l/2)). */
 export function dwt2d(x: Tensor, opts: Dwt2dOptions): Tensor[] {
   const p = dwtPlan(x, opts);
-  const bands = p.bands.map((s) => Tensor.zeros(s));
+  const out = (opts as Dwt2dOptions).out;
+  const bands = out === undefined ? p.bands.map((s) => Tensor.zeros(s)) : bandList(out, p.bands, "option 'out'");
+  bands.forEach((b, l) => {
+    const other = b.data.buffer === x.data.buffer ? 'x' : bands.slice(0, l).some((o) => o.data.buffer === b.data.buffer) ? 'another band' : null;
+    if (other) fail('E_ARG', `option 'out'[${l}]: must not share memory with ${other}`);
+  });
   current().run('dwt2dForward', [...p.dims, new In(x), new Out(bands)]);
   return bands;
 }
