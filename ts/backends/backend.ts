@@ -106,6 +106,17 @@ export interface Backend {
   stats(): RuntimeStats;
   /** Frees scratch memory (it grows again on the next call). */
   releaseWorkspace(): void;
+  /**
+   * `length` zeros in memory the kernels read and write in place, where that
+   * saves copying them in and out of every call (the threaded WASM module's
+   * shared heap); null where host arrays are used as they are.
+   */
+  allocate?(length: number): Float32Array | null;
+}
+
+/** Whether two arrays overlap in memory (views of one buffer whose ranges meet). */
+export function sharesMemory(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /** Maps a C status name (from the addon or the WASM module) to a WTConvError code. */

@@ -1,6 +1,8 @@
 // The WebAssembly backend: one Emscripten module (threaded or single-threaded)
-// built from the same core. Tensors are copied into a grow-only arena in the
-// module's heap, so repeated calls with the same shapes allocate nothing.
+// built from the same core. Host tensors are copied into a grow-only arena in
+// the module's heap, so repeated calls with the same shapes allocate nothing;
+// arrays made by allocate() (the threaded module's shared heap, which growth
+// never detaches) are read and written where they lie.
 import { WTConvError, type WTConvErrorCode } from '../errors.js';
 import { In, Out, STATUS_CODES, type Backend, type BackendInfo, type KernelArg, type KernelName, type RuntimeStats } from './backend.js';
 
@@ -57,16 +59,28 @@ const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 /** The WASM heap cannot exceed 4 GiB. */
 const MAX_HEAP = 4 * 1024 ** 3;
 
-/** The grow-only tensor arena of each module instance (shared by every backend object over it). */
-const arenas = new WeakMap<WasmModule, { ptr: number; bytes: number }>();
+/** What each module instance holds for every backend object over it. */
+interface ModuleMemory {
+  /** The grow-only arena host tensors are copied into. */
+  arena: { ptr: number; bytes: number };
+  /** The heap's buffers (one per size it has grown to) that allocate()'s arrays view. */
+  buffers: WeakSet<ArrayBufferLike>;
+  /** Frees an allocate()'d block once its array is garbage. */
+  registry: FinalizationRegistry<number>;
+}
+const memories = new WeakMap<WasmModule, ModuleMemory>();
 
 export class WasmBackend implements Backend {
   readonly info: BackendInfo;
   private readonly arena: { ptr: number; bytes: number };
+  private readonly memory: ModuleMemory;
 
   constructor(private readonly m: WasmModule, variant: 'threaded' | 'single-threaded', threads: number, reason: string) {
-    if (!arenas.has(m)) arenas.set(m, { ptr: 0, bytes: 0 });
-    this.arena = arenas.get(m)!;
+    if (!memories.has(m)) {
+      memories.set(m, { arena: { ptr: 0, bytes: 0 }, buffers: new WeakSet(), registry: new FinalizationRegistry((p) => m._free(p)) });
+    }
+    this.memory = memories.get(m)!;
+    this.arena = this.memory.arena;
     const set = m._wtconv_set_num_threads as (n: number) => number;
     const used = set(variant === 'threaded' ? threads : 1);
     // Emscripten's pthread workers would keep Node's event loop alive.
@@ -75,7 +89,9 @@ export class WasmBackend implements Backend {
   }
 
   run(kernel: KernelName, args: readonly KernelArg[]): void {
-    // Lay out every tensor and pointer list in the arena.
+    // Lay out every pointer list, and every tensor not already in the heap, in the arena.
+    const resident = (t: Float32Array) => this.memory.buffers.has(t.buffer);
+    const arenaBytes = (t: Float32Array) => (resident(t) ? 0 : align(t.byteLength));
     let bytes = 0;
     const offsets: number[] = [];
     for (const a of args) {
@@ -83,8 +99,8 @@ export class WasmBackend implements Backend {
       if (a instanceof In || a instanceof Out) {
         const v = a.value;
         bytes += Array.isArray(v)
-          ? align(4 * v.length) + (v as Float32Array[]).reduce((s, t) => s + align(t.byteLength), 0)
-          : align((v as Float32Array).byteLength);
+          ? align(4 * v.length) + (v as Float32Array[]).reduce((s, t) => s + arenaBytes(t), 0)
+          : arenaBytes(v as Float32Array);
       }
     }
     const base = this.reserve(bytes);
@@ -97,6 +113,7 @@ export class WasmBackend implements Backend {
       if (a === null) return raw.push(0);
       let ptr = base + offsets[i];
       const place = (t: Float32Array): number => {
+        if (resident(t)) return t.byteOffset;
         const p = ptr;
         if (a instanceof In) f32.set(t, p >> 2);
         else outputs.push([t, p]);
@@ -120,6 +137,18 @@ export class WasmBackend implements Backend {
     }
     const heap = this.heapF32();  // the call may have grown memory
     for (const [t, p] of outputs) t.set(heap.subarray(p >> 2, (p >> 2) + t.length));
+  }
+
+  allocate(length: number): Float32Array | null {
+    const mem = this.m.wasmMemory;
+    if (!mem || typeof SharedArrayBuffer === 'undefined' || !(mem.buffer instanceof SharedArrayBuffer)) return null;
+    const bytes = 4 * length;
+    const p = bytes < MAX_HEAP ? this.m._malloc(bytes) : 0;
+    if (!p) throw new WTConvError('E_OOM', `wasm: cannot allocate ${bytes} bytes in the WebAssembly heap (limit 4 GiB)`);
+    const view = new Float32Array(this.heapF32().buffer, p, length).fill(0);
+    this.memory.buffers.add(view.buffer);
+    this.memory.registry.register(view, p);
+    return view;
   }
 
   waveletFilters(id: number): Float32Array {

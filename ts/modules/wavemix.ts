@@ -7,6 +7,7 @@
 import { fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
+import { current } from '../runtime.js';
 import { intIn, nchw, options } from '../ops/args.js';
 import { conv2d, conv2dBackward, convTranspose2d, convTranspose2dBackward } from '../ops/conv.js';
 import { dwt2d, dwt2dBackward } from '../ops/dwt2d.js';
@@ -50,7 +51,9 @@ const prefixed = (prefix: string, name: string) => (prefix ? `${prefix}.${name}`
  * The activations a module writes in forward(), kept from one call to the next
  * and reused while the shapes stay the same: a forward pass then takes no fresh
  * memory (whose zeroing and page faults cost as much as the small layers). They
- * are also what backward() reads, so they live as long as the module.
+ * are also what backward() reads, so they live as long as the module. They are
+ * placed where the backend's kernels use them without copies (the threaded
+ * WASM module's heap), so one layer's output is the next one's input as it lies.
  */
 class Activations {
   private readonly tensors = new Map<string, Tensor>();
@@ -58,7 +61,8 @@ class Activations {
   get(name: string, shape: readonly number[]): Tensor {
     const t = this.tensors.get(name);
     if (t && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
-    const fresh = Tensor.zeros([...shape]);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const fresh = new Tensor(current().allocate?.(size) ?? new Float32Array(size), shape);
     this.tensors.set(name, fresh);
     return fresh;
   }

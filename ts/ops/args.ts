@@ -2,6 +2,7 @@
 // was expected and what came.
 import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
+import { sharesMemory } from '../backends/backend.js';
 
 /** A positive integer, or a [h, w] pair of them (as PyTorch accepts `stride=2` or `(2, 1)`). */
 export function intPair(v: unknown, what: string, min = 1): [number, number] {
@@ -64,7 +65,7 @@ export function outputTensor(shape: number[], out: unknown, inputs: Record<strin
   if (out === undefined) return Tensor.zeros(shape);
   const y = expectShape(out, shape, "option 'out'");
   for (const [name, t] of Object.entries(inputs)) {
-    if (t !== null && t.data.buffer === y.data.buffer) fail('E_ARG', `option 'out': must not share memory with ${name}`);
+    if (t !== null && sharesMemory(t.data, y.data)) fail('E_ARG', `option 'out': must not share memory with ${name}`);
   }
   return y;
 }
