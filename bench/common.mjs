@@ -31,14 +31,33 @@ export function median(values) {
 
 /** Median time in ms of `repeat` calls of fn after two warm-up calls. */
 export async function timeIt(fn, repeat) {
-  for (let i = 0; i < 2; i++) await fn();
-  const times = [];
-  for (let i = 0; i < repeat; i++) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
+  return (await timePaired([fn], repeat))[0];
+}
+
+/**
+ * Median times in ms of `repeat` calls of each of fns, taking turns in short
+ * blocks after two warm-up rounds. This host's speed drifts by up to 2x
+ * between minutes; taking turns, the drift moves every contestant alike, so the
+ * ratio of two medians holds where medians taken one after the other do not.
+ * Each block starts with an untimed call, which absorbs what the previous
+ * contestant leaves behind (ONNX Runtime's threads spin for a while after a
+ * run, taking a core from whoever runs next).
+ */
+export async function timePaired(fns, repeat, block = 3) {
+  for (let i = 0; i < 2; i++) for (const fn of fns) await fn();
+  const times = fns.map(() => []);
+  while (times[0].length < repeat) {
+    const calls = Math.min(block, repeat - times[0].length);
+    for (let j = 0; j < fns.length; j++) {
+      if (fns.length > 1) await fns[j]();
+      for (let i = 0; i < calls; i++) {
+        const t = performance.now();
+        await fns[j]();
+        times[j].push(performance.now() - t);
+      }
+    }
   }
-  return median(times);
+  return times.map(median);
 }
 
 /** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */

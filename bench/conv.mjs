@@ -3,13 +3,14 @@
 // patchify) on ours (native, WASM threaded, WASM single-threaded) against ONNX
 // Runtime for Node and Web on the same weights, and square GEMMs (as 1x1
 // convs: y (n x n) = W (n x n) * x (n x n)) as GFLOP/s against the measured peak.
+// Each forward of ours takes turns with its ONNX Runtime counterpart's (timePaired).
 // Prints medians and ratios and writes bench/results/conv-<date>.json.
 //
 //   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, nativePeak, peersDir, randomFloats, root, timeIt, wt } from './common.mjs';
+import { benchOptions, nativePeak, peersDir, randomFloats, root, timeIt, timePaired, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'c1,c2,c3,c4' },
@@ -40,8 +41,8 @@ function peakOrNull() {
 }
 
 const ours = [
-  ['native', { backend: 'native', threads: THREADS }],
-  ['wasm threaded', { backend: 'wasm', threads: THREADS }],
+  ['native', { backend: 'native', threads: THREADS }, 'ort-node'],
+  ['wasm threaded', { backend: 'wasm', threads: THREADS }, 'ort-web'],
   ['wasm 1 thread', { backend: 'wasm', threads: 1 }],
 ];
 const peers = {};
@@ -62,25 +63,27 @@ for (const wl of selected) {
   const x = randomTensor(shape, 1);
   const convOpts = { stride: c.stride, padding: c.padding, groups: c.groups };
   const row = { workload: wl.name, file: wl.file, config: c, times: {} };
-  for (const [label, init] of ours) {
+  // The ONNX Runtime sessions first: each forward of ours takes turns with its
+  // counterpart's (native with ORT-node, WASM threaded with ORT-web).
+  const model = path.join(peersDir, `${wl.file}.onnx`);
+  const sessions = {};
+  for (const [label, options] of [['ort-node', { intraOpNumThreads: THREADS, interOpNumThreads: 1 }], ['ort-web', { executionProviders: ['wasm'] }]]) {
+    const ort = peers[label];
+    if (!ort) continue;
+    const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
+    const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
+    sessions[label] = () => session.run(input);
+  }
+  for (const [label, init, peer] of ours) {
     await wt.init(init);
     const y = wt.conv2d(x, tensors.weight, tensors.bias, convOpts);
     // Forward writes into one preallocated output (the `out` option), as a serving
     // loop would and as ONNX Runtime's arena does: fresh memory per call costs page
     // faults, which the kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(y.shape);
-    row.times[label] = {
-      forward: await timeIt(() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out }), REPEAT),
-      forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT),
-    };
-  }
-  const model = path.join(peersDir, `${wl.file}.onnx`);
-  for (const [label, options] of [['ort-node', { intraOpNumThreads: THREADS, interOpNumThreads: 1 }], ['ort-web', { executionProviders: ['wasm'] }]]) {
-    const ort = peers[label];
-    if (!ort) continue;
-    const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
-    const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
-    row.times[label] = { forward: await timeIt(() => session.run(input), REPEAT) };
+    const [forward, peerForward] = await timePaired([() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out }), ...(sessions[peer] ? [sessions[peer]] : [])], REPEAT);
+    row.times[label] = { forward, forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT) };
+    if (peerForward !== undefined) row.times[peer] = { forward: peerForward, takingTurnsWith: label };
   }
   rows.push(row);
 }

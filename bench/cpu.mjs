@@ -1,6 +1,7 @@
 // CPU benchmark of WTConv2d (SPEC section 6): ours (native, WASM threaded, WASM
 // single-threaded) against ONNX Runtime for Node, ONNX Runtime Web (WASM) and
-// PyTorch, in one run, on the same weights. Prints medians and ratios and
+// PyTorch, in one run, on the same weights; each forward of ours takes turns with
+// its ONNX Runtime counterpart's (timePaired). Prints medians and ratios and
 // writes bench/results/cpu-<date>.json.
 //
 //   node bench/cpu.mjs [--workloads b1,b2,b3,b4] [--repeat 10] [--threads 2] [--no-pytorch] [--out FILE]
@@ -9,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchOptions, median, nativePeak, peersDir, randomFloats, root, timeIt, wt } from './common.mjs';
+import { benchOptions, median, nativePeak, peersDir, randomFloats, root, timeIt, timePaired, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'b1,b2,b3,b4' },
@@ -111,8 +112,8 @@ function pytorchAvailable() {
 }
 
 const ours = [
-  { label: 'native', init: { backend: 'native', threads: THREADS } },
-  { label: 'wasm threaded', init: { backend: 'wasm', threads: THREADS } },
+  { label: 'native', init: { backend: 'native', threads: THREADS }, peer: 'ort-node' },
+  { label: 'wasm threaded', init: { backend: 'wasm', threads: THREADS }, peer: 'ort-web' },
   { label: 'wasm 1 thread', init: { backend: 'wasm', threads: 1 } },
   { label: 'native 1 thread', init: { backend: 'native', threads: 1 } },
 ];
@@ -135,6 +136,24 @@ for (const wl of selected) {
   const x = new wt.Tensor(randomFloats(wl.n * wl.c * wl.h * wl.w, 7), shape);
   const row = { workload: wl.name, shape, k: wl.k, levels: wl.levels, gflop: forwardFlops(wl) / 1e9, times: {} };
 
+  // The ONNX Runtime sessions first: each forward of ours takes turns with its
+  // counterpart's (native with ORT-node, WASM threaded with ORT-web; timePaired).
+  const model = path.join(peersDir, `${wl.file}.onnx`);
+  const sessions = {};
+  for (const [label, ort, options] of [
+    ['ort-node', peers.node, { intraOpNumThreads: THREADS, interOpNumThreads: 1 }],
+    ['ort-web', peers.web, { executionProviders: ['wasm'] }],
+  ]) {
+    if (ort) {
+      const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
+      const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
+      sessions[label] = { session, run: () => session.run(input), version: ort.env.versions?.common ?? ort.env.versions?.node ?? 'unknown' };
+    } else {
+      row.times[label] = { absent: label === 'ort-node' ? peers.nodeError : peers.webError };
+    }
+    bar.increment();
+  }
+
   for (const b of ours) {
     bar.update({ task: `${wl.name} ${b.label}` });
     const info = await wt.init(b.init);
@@ -145,7 +164,9 @@ for (const wl of selected) {
     // a serving loop would: fresh memory per call costs page faults, which the
     // kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(gy.shape);
-    const forward = await timeIt(() => layer.forward(x, out), REPEAT);
+    const peer = sessions[b.peer];
+    const [forward, peerForward] = await timePaired([() => layer.forward(x, out), ...(peer ? [peer.run] : [])], REPEAT);
+    if (peer) row.times[b.peer] = { forward: peerForward, version: peer.version, takingTurnsWith: b.label };
     const total = await timeIt(() => {
       layer.forward(x, out);
       layer.backward(gy);
@@ -154,23 +175,7 @@ for (const wl of selected) {
     row.times[b.label] = { forward, forwardBackward: total, threads: info.threads, isa: info.isa, workspaceBytes: stats.workspaceBytes, heapBytes: stats.heapBytes };
     bar.increment();
   }
-
-  const model = path.join(peersDir, `${wl.file}.onnx`);
-  for (const [label, ort, options] of [
-    ['ort-node', peers.node, { intraOpNumThreads: THREADS, interOpNumThreads: 1 }],
-    ['ort-web', peers.web, { executionProviders: ['wasm'] }],
-  ]) {
-    bar.update({ task: `${wl.name} ${label}` });
-    if (ort) {
-      const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(model) : model, options);
-      const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
-      row.times[label] = { forward: await timeIt(() => session.run(input), REPEAT), version: ort.env.versions?.common ?? ort.env.versions?.node ?? 'unknown' };
-      await session.release?.();
-    } else {
-      row.times[label] = { absent: label === 'ort-node' ? peers.nodeError : peers.webError };
-    }
-    bar.increment();
-  }
+  for (const { session } of Object.values(sessions)) await session.release?.();
 
   bar.update({ task: `${wl.name} pytorch` });
   if (torchMissing) {

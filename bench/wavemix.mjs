@@ -4,14 +4,15 @@
 // ours (native, WASM threaded, WASM single-threaded), the eval forward of the
 // exported ONNX model on ONNX Runtime for Node and Web, and both on PyTorch
 // (bench/peers/pytorch_wavemix.py, when /usr/bin/python3 has torch), same weights.
-// Prints medians and ratios and writes bench/results/wavemix-<date>.json.
+// Each eval forward of ours takes turns, call by call, with its ONNX Runtime
+// counterpart's. Prints medians and ratios and writes bench/results/wavemix-<date>.json.
 //
 //   node bench/wavemix.mjs [--repeat 10] [--threads 2] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, peersDir, root, timeIt, wt } from './common.mjs';
+import { benchOptions, peersDir, root, timeIt, timePaired, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions();
 const FILE = 'wavemix_w1_n16d64l1';
@@ -23,20 +24,10 @@ const shape = [c.N, c.in_channels, c.H, c.W];
 const x = new wt.Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape);
 const labels = Array.from({ length: c.N }, (_, i) => i % c.num_classes);
 
-const times = {};
-for (const [label, init] of [['native', { backend: 'native', threads: THREADS }], ['wasm threaded', { backend: 'wasm', threads: THREADS }], ['wasm 1 thread', { backend: 'wasm', threads: 1 }]]) {
-  await wt.init(init);
-  const model = new wt.WaveMix({
-    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
-    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
-  });
-  model.loadStateDict(tensors);
-  const evalForward = await timeIt(() => model.eval().forward(x), REPEAT);
-  model.train();
-  const trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
-  model.loadStateDict(tensors);  // undo the running-statistics updates
-  times[label] = { evalForward, trainStep };
-}
+// The ONNX Runtime sessions first: each eval forward of ours takes turns, call
+// by call, with its counterpart's (native with ORT-node, WASM threaded with
+// ORT-web), so the ratio is measured over the same minutes.
+const peers = {};
 for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpNumThreads: THREADS, interOpNumThreads: 1 }], ['ort-web', 'onnxruntime-web', { executionProviders: ['wasm'] }]]) {
   let ort;
   try {
@@ -48,7 +39,24 @@ for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpN
   const file = path.join(peersDir, `${FILE}.onnx`);
   const session = await ort.InferenceSession.create(label === 'ort-web' ? readFileSync(file) : file, options);
   const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
-  times[label] = { evalForward: await timeIt(() => session.run(input), REPEAT) };
+  peers[label] = () => session.run(input);
+}
+
+const times = {};
+for (const [label, init, peer] of [['native', { backend: 'native', threads: THREADS }, 'ort-node'], ['wasm threaded', { backend: 'wasm', threads: THREADS }, 'ort-web'], ['wasm 1 thread', { backend: 'wasm', threads: 1 }]]) {
+  await wt.init(init);
+  const model = new wt.WaveMix({
+    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
+    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
+  });
+  model.loadStateDict(tensors);
+  model.eval();
+  const [evalForward, peerEval] = await timePaired([() => model.forward(x), ...(peers[peer] ? [peers[peer]] : [])], REPEAT);
+  times[label] = { evalForward };
+  if (peerEval !== undefined) times[peer] = { evalForward: peerEval, takingTurnsWith: label };
+  model.train();
+  times[label].trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
+  model.loadStateDict(tensors);  // undo the running-statistics updates
 }
 
 // PyTorch: the same model on the same input; its first logits must match ours.
@@ -75,7 +83,7 @@ try {
   times.pytorch = { absent: e.message.split('\n')[0] };
 }
 
-console.log(`${FILE} (${shape.join('x')}, ${THREADS} threads), medians of ${REPEAT} runs in ms`);
+console.log(`${FILE} (${shape.join('x')}, ${THREADS} threads), medians of ${REPEAT} runs in ms (ORT eval forwards taking turns with ours)`);
 for (const [label, t] of Object.entries(times)) {
   if (t.absent) {
     console.log(`  ${label.padEnd(14)} absent: ${t.absent}`);
