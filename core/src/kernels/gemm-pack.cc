@@ -12,6 +12,8 @@ using gemm_blocking::kKc;
 using gemm_blocking::kMc;
 using gemm_blocking::kNc;
 
+constexpr int32_t kMaxPackRows = 8;  // the tallest register tile (mr) of any variant
+
 size_t gemm_scratch_floats() {
   return static_cast<size_t>(kMc) * kKc + static_cast<size_t>(kKc) * kNc;
 }
@@ -21,10 +23,30 @@ size_t gemm_scratch_floats() {
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed) {
   for (int32_t i0 = 0; i0 < mc; i0 += mr) {
     const int32_t rows = std::min(mr, mc - i0);
-    if (a.col_stride == 1 && rows == mr) {
-      for (int32_t i = 0; i < mr; ++i) {
-        const float* row = a.at(i0 + i, 0);
-        for (int32_t p = 0; p < kc; ++p) packed[static_cast<size_t>(p) * mr + i] = row[p];
+    if (a.col_stride == 1 && rows == mr && mr <= kMaxPackRows) {
+      // 4 x 4 blocks transposed in registers: vector loads along 4 rows, vector
+      // stores down 4 packed columns; rows past a multiple of 4 one by one.
+      const float* row[kMaxPackRows];
+      for (int32_t i = 0; i < mr; ++i) row[i] = a.at(i0 + i, 0);
+      int32_t p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        float* dst = packed + static_cast<size_t>(p) * mr;
+        int32_t i = 0;
+        for (; i + 4 <= mr; i += 4) {
+          simd::f4 r0 = simd::load4(row[i] + p), r1 = simd::load4(row[i + 1] + p), r2 = simd::load4(row[i + 2] + p),
+                   r3 = simd::load4(row[i + 3] + p);
+          simd::transpose4(r0, r1, r2, r3);
+          simd::store4(dst + i, r0);
+          simd::store4(dst + mr + i, r1);
+          simd::store4(dst + 2 * mr + i, r2);
+          simd::store4(dst + 3 * mr + i, r3);
+        }
+        for (; i < mr; ++i) {
+          for (int32_t q = 0; q < 4; ++q) dst[q * mr + i] = row[i][p + q];
+        }
+      }
+      for (; p < kc; ++p) {
+        for (int32_t i = 0; i < mr; ++i) packed[static_cast<size_t>(p) * mr + i] = row[i][p];
       }
       packed += static_cast<size_t>(kc) * mr;
       continue;
