@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, expectParity, randomTensor } from './helpers.js';
-import { convReference, convTranspose2dReference } from './reference/ops.js';
+import { convReference, convTranspose2dReference, convTranspose2dWeightGradReference } from './reference/ops.js';
 
 interface Case { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; d: number[]; g: number }
 
@@ -65,6 +65,10 @@ const CASES: [string, Case][] = [
   ['conv2d 3x3 Winograd, a single row 300 wide and padding (40, 1)', { n: 1, cin: 8, cout: 9, size: [1, 300], k: [3, 3], s: [1, 1], p: [40, 1], d: [1, 1], g: 1 }],
   ['conv2d 3x3 Winograd, a single column 300 high', { n: 1, cin: 8, cout: 9, size: [300, 1], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], g: 1 }],
   ['conv1d stride 3, dilation 2, groups 2', { n: 3, cin: 4, cout: 6, size: [50], k: [4], s: [3], p: [2], d: [2], g: 2 }],
+  // kernels a multiple of a stride > 1 with >= 8 input channels per group: the weight gradient in sub-pixel form
+  ['conv2d 2x2 stride 2 (patchify), odd sizes, padding (0, 1)', { n: 3, cin: 10, cout: 9, size: [9, 11], k: [2, 2], s: [2, 2], p: [0, 1], d: [1, 1], g: 1 }],
+  ['conv2d 4x6 stride (2, 3), padding (1, 2), groups 2', { n: 2, cin: 32, cout: 12, size: [13, 14], k: [4, 6], s: [2, 3], p: [1, 2], d: [1, 1], g: 2 }],
+  ['conv2d 3x1 stride (3, 1), a 1-pixel-wide output row', { n: 2, cin: 8, cout: 4, size: [10, 1], k: [3, 1], s: [3, 1], p: [1, 0], d: [1, 1], g: 1 }],
   ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
 ];
 
@@ -128,22 +132,28 @@ for (const b of BACKENDS) {
 // (F(2x2, 2x2) per sub-pixel phase, and for the input gradient over the
 // sampled planes of grad y): odd and even output sizes, every padding
 // the phases shift by, output padding, groups, unequal strides, GEMM blocks
-// crossed by the channels (k > 256, m > 96), several images per task.
+// crossed by the channels (k > 256, m > 96), several images per task. Their
+// weight gradient (and that of every kernel a multiple of a stride > 1, the
+// last cases) runs in sub-pixel form, one GEMM per tap over the phases' planes,
+// where there are >= 8 output channels per group (the unfolding form below).
 const WINOGRAD_CASES: [string, { n: number; cin: number; cout: number; size: number[]; k: number[]; s: number[]; p: number[]; op: number[]; g: number }][] = [
   ['4x4 stride 2 padding 1 (the WaveMix upsampling)', { n: 3, cin: 12, cout: 10, size: [8, 8], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
-  ['4x4 stride 2, odd sizes, padding 0 and 2', { n: 2, cin: 5, cout: 7, size: [7, 9], k: [4, 4], s: [2, 2], p: [0, 2], op: [0, 0], g: 1 }],
-  ['4x4 stride 2 padding 3, output padding 1', { n: 1, cin: 6, cout: 4, size: [9, 6], k: [4, 4], s: [2, 2], p: [3, 1], op: [1, 1], g: 1 }],
-  ['6x4 stride (3, 2), groups 2', { n: 2, cin: 8, cout: 6, size: [5, 11], k: [6, 4], s: [3, 2], p: [2, 1], op: [2, 0], g: 2 }],
+  ['4x4 stride 2, odd sizes, padding 0 and 2', { n: 2, cin: 5, cout: 9, size: [7, 9], k: [4, 4], s: [2, 2], p: [0, 2], op: [0, 0], g: 1 }],
+  ['4x4 stride 2 padding 3, output padding 1', { n: 1, cin: 6, cout: 8, size: [9, 6], k: [4, 4], s: [2, 2], p: [3, 1], op: [1, 1], g: 1 }],
+  ['6x4 stride (3, 2), groups 2', { n: 2, cin: 8, cout: 16, size: [5, 11], k: [6, 4], s: [3, 2], p: [2, 1], op: [2, 0], g: 2 }],
   ['2x4 stride (1, 2)', { n: 2, cin: 4, cout: 5, size: [6, 5], k: [2, 4], s: [1, 2], p: [0, 1], op: [0, 1], g: 1 }],
   ['4x4 stride 2, 260 input channels (two GEMM k blocks)', { n: 1, cin: 260, cout: 3, size: [5, 4], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
   ['4x4 stride 2, 100 output channels (two GEMM m blocks), wide rows', { n: 1, cin: 3, cout: 100, size: [3, 70], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
-  ['32x16 stride (16, 8): 128 phases, padding (3, 10)', { n: 1, cin: 8, cout: 4, size: [3, 4], k: [32, 16], s: [16, 8], p: [3, 10], op: [0, 0], g: 1 }],
-  ['4x4 stride 2, a 1x1 input', { n: 2, cin: 3, cout: 2, size: [1, 1], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['32x16 stride (16, 8): 128 phases, padding (3, 10)', { n: 1, cin: 8, cout: 8, size: [3, 4], k: [32, 16], s: [16, 8], p: [3, 10], op: [0, 0], g: 1 }],
+  ['4x4 stride 2, a 1x1 input', { n: 2, cin: 3, cout: 8, size: [1, 1], k: [4, 4], s: [2, 2], p: [1, 1], op: [0, 0], g: 1 }],
+  ['2x2 stride 2 (kernel = stride), padding 1, output padding 1', { n: 2, cin: 7, cout: 8, size: [5, 6], k: [2, 2], s: [2, 2], p: [1, 0], op: [1, 1], g: 1 }],
+  ['6x9 stride 3 (three taps a phase), padding (4, 2), groups 3', { n: 3, cin: 9, cout: 24, size: [4, 7], k: [6, 9], s: [3, 3], p: [4, 2], op: [0, 2], g: 3 }],
+  ['3x4 stride (3, 2): one tap a phase down, two across; 40 channels a group', { n: 2, cin: 40, cout: 20, size: [6, 5], k: [3, 4], s: [3, 2], p: [0, 1], op: [1, 0], g: 1 }],
 ];
 const winogradRefs = new Map<number, { y: Float64Array; shape: number[] }>();
 
 for (const b of BACKENDS) {
-  describe(`convTranspose2d in Winograd form against a float64 reference on ${b.label}`, () => {
+  describe(`convTranspose2d in Winograd and sub-pixel forms against a float64 reference on ${b.label}`, () => {
     beforeAll(async () => {
       await wt.init(b.options);
     });
@@ -159,7 +169,10 @@ for (const b of BACKENDS) {
         // grad x: the conv with the same weight and geometry applied to grad y
         const gy = randomTensor(ref.shape, 800 + i);
         const gx = convReference(gy, w, null, { stride: c.s, padding: c.p, dilation: [1, 1], groups: c.g });
-        expectParity(wt.convTranspose2dBackward(x, w, bias, gy, opts).x, new wt.Tensor(Float32Array.from(gx.y), gx.shape), 'grad.x');
+        const grads = wt.convTranspose2dBackward(x, w, bias, gy, opts);
+        expectParity(grads.x, new wt.Tensor(Float32Array.from(gx.y), gx.shape), 'grad.x');
+        const gw = convTranspose2dWeightGradReference(x, gy, w.shape, { stride: c.s, padding: c.p, dilation: [1, 1], groups: c.g });
+        expectParity(grads.weight, new wt.Tensor(Float32Array.from(gw.y), gw.shape), 'grad.weight');
       });
     });
   });

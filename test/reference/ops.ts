@@ -197,6 +197,38 @@ export function convTranspose2dReference(
   return { y, shape: [n, cout, OH, OW] };
 }
 
+/**
+ * The weight gradient of convTranspose2d (the adjoint of the forward above in w):
+ * grad_w[ci][oc][a][c] = sum over images and x's positions of x * grad_y at the
+ * output that tap reaches.
+ */
+export function convTranspose2dWeightGradReference(
+  x: wt.Tensor, gradY: wt.Tensor, weightShape: readonly number[], g: ConvGeometry,
+): { y: Float64Array; shape: number[] } {
+  const [n, cin, H, W] = x.shape;
+  const [, coutG, kh, kw] = weightShape;
+  const [, cout, OH, OW] = gradY.shape;
+  const cinG = cin / g.groups;
+  const gw = new Float64Array(cin * coutG * kh * kw);
+  for (let b = 0; b < n; b++)
+    for (let ci = 0; ci < cin; ci++) {
+      const grp = Math.floor(ci / cinG);
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < W; j++) {
+          const v = x.data[((b * cin + ci) * H + i) * W + j];
+          for (let oc = 0; oc < coutG; oc++)
+            for (let a = 0; a < kh; a++)
+              for (let c = 0; c < kw; c++) {
+                const oy = i * g.stride[0] - g.padding[0] + a * g.dilation[0];
+                const ox = j * g.stride[1] - g.padding[1] + c * g.dilation[1];
+                if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                gw[((ci * coutG + oc) * kh + a) * kw + c] += v * gradY.data[((b * cout + grp * coutG + oc) * OH + oy) * OW + ox];
+              }
+        }
+    }
+  return { y: gw, shape: [cin, coutG, kh, kw] };
+}
+
 /** The kernel axis each position axis d addresses (SPEC section 4). */
 const DCLS_AXES: Record<string, number[][]> = { v0: [[], [0], [0, 1], [0, 2, 1]], gauss: [[], [0], [1, 0], [2, 1, 0]] };
 

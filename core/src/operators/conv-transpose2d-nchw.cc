@@ -4,8 +4,9 @@
 // see conv-gemm-nd.cc. The forward pass is that conv's input gradient (GEMM then
 // fold) at stride 1 or with dilation; at stride > 1 without dilation it runs in
 // sub-pixel form (phases below), which has no fold, and in Winograd form when
-// the kernel is twice the stride. weight is (in, out / groups, kh, kw) as in
-// PyTorch.
+// the kernel is twice the stride; the weight gradient of a kernel a multiple of
+// a stride > 1 in sub-pixel form too (weight-grad-phases-nchw.h). weight is
+// (in, out / groups, kh, kw) as in PyTorch.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "../kernels/gemm.h"
 #include "../thread-pool.h"
 #include "conv-gemm-nd.h"
+#include "weight-grad-phases-nchw.h"
 #include "winograd-nchw.h"
 
 namespace wtconv {
@@ -388,7 +390,14 @@ wtconv_status wtconv_conv_transpose2d_backward(
   } else if (grad_x != nullptr) {
     WTCONV_CHECK(conv_forward_nd(g, grad_y, weight, nullptr, grad_x));
   }
-  if (grad_weight != nullptr) WTCONV_CHECK(conv_backward_weight_nd(g, grad_y, x, grad_weight));
+  // x is the dense operand of the weight gradient in sub-pixel form, grad_y the sampled one.
+  const WeightGradPhases phases{n, groups, cin, h, w, cout, g.in[1], g.in[2], kh, kw, stride_h, stride_w, pad_h, pad_w};
+  PhasePlanes pp;
+  if (grad_weight != nullptr && dilation_h == 1 && dilation_w == 1 && weight_grad_phases_plan(phases, &pp)) {
+    WTCONV_CHECK(weight_grad_phases(phases, pp, x, grad_y, grad_weight));
+  } else if (grad_weight != nullptr) {
+    WTCONV_CHECK(conv_backward_weight_nd(g, grad_y, x, grad_weight));
+  }
   if (grad_bias != nullptr) WTCONV_CHECK(channel_sum(n, cout, g.in_plane(), grad_y, grad_bias));
   return ok();
 }

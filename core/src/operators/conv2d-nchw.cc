@@ -3,9 +3,11 @@
 // direct plane kernels of depthwise-conv2d-nchw.cc, which suit large kernels;
 // 3x3 stride-1 convolutions over enough channels run in Winograd form, forward
 // and for the input gradient (F(2x2, 3x3): 16 products per 2x2 output block
-// instead of 36; winograd-nchw.h);
+// instead of 36; winograd-nchw.h); the weight gradient of a kernel a multiple
+// of a stride > 1 in sub-pixel form (weight-grad-phases-nchw.h);
 // everything else goes unfold -> GEMM -> fold (conv-gemm-nd.cc).
 #include "conv-gemm-nd.h"
+#include "weight-grad-phases-nchw.h"
 #include "winograd-nchw.h"
 
 namespace wtconv {
@@ -110,6 +112,15 @@ wtconv_status wtconv_conv2d_backward(int32_t n, int32_t cin, int32_t h, int32_t 
     WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
     WTCONV_CHECK(conv2d_winograd_backward_input(g, grad_y, weight, grad_x));
     grad_x = nullptr;  // done
+  }
+  // grad_y is the dense operand of the weight gradient in sub-pixel form, x the sampled one.
+  const WeightGradPhases phases{n, groups, cout, g.out[1], g.out[2], cin, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w};
+  PhasePlanes pp;
+  if (grad_weight != nullptr && dilation_h == 1 && dilation_w == 1 && weight_grad_phases_plan(phases, &pp)) {
+    WTCONV_CHECK(check_pointer(x, "x"));
+    WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
+    WTCONV_CHECK(weight_grad_phases(phases, pp, grad_y, x, grad_weight));
+    grad_weight = nullptr;  // done
   }
   return run_conv_backward(g, x, weight, grad_y, grad_x, grad_weight, grad_bias);
 }
