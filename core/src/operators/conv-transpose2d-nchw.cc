@@ -5,7 +5,7 @@
 // fold) at stride 1 or with dilation; at stride > 1 without dilation it runs in
 // sub-pixel form (phases below), which has no fold, and in Winograd form when
 // the kernel is twice the stride; the weight gradient of a kernel a multiple of
-// a stride > 1 in sub-pixel form too (weight-grad-phases-nchw.h). weight is
+// the stride in sub-pixel form too (weight-grad-phases-nchw.h). weight is
 // (in, out / groups, kh, kw) as in PyTorch.
 #include <algorithm>
 #include <climits>

@@ -4,7 +4,7 @@
 // 3x3 stride-1 convolutions over enough channels run in Winograd form, forward
 // and for the input gradient (F(2x2, 3x3): 16 products per 2x2 output block
 // instead of 36; winograd-nchw.h); the weight gradient of a kernel a multiple
-// of a stride > 1 in sub-pixel form (weight-grad-phases-nchw.h);
+// of the stride in sub-pixel form (weight-grad-phases-nchw.h);
 // everything else goes unfold -> GEMM -> fold (conv-gemm-nd.cc).
 #include "conv-gemm-nd.h"
 #include "weight-grad-phases-nchw.h"

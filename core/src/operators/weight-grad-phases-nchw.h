@@ -1,6 +1,7 @@
-// Weight gradients in sub-pixel form, for kernels a whole multiple m of a stride
-// > 1 without dilation (conv2d's strided and patchify kernels, and every such
-// transposed conv: WaveMix's 4x4 stride-2 upsampling). Both gradients pair a
+// Weight gradients in sub-pixel form, for kernels (larger than 1x1) a whole
+// multiple m of the stride, without dilation: conv2d's 3x3 and 5x5 stride-1,
+// strided and patchify kernels, and every such transposed conv (WaveMix's 4x4
+// stride-2 upsampling). Both gradients pair a
 // "dense" operand D, read at every position, with a "sampled" one S, read
 // every s-th row and column: conv2d's D is grad_y and S is x, a transposed
 // conv's D is x and S is grad_y. Tap (ry + s ty, rx + s tx) pairs D's (v, u)
@@ -48,11 +49,11 @@ constexpr size_t kPhasePlanesBudget = size_t{1} << 23;
 // the register tile's columns (an RGB patchify stem): the unfolding form wins.
 constexpr int32_t kPhaseMinSampledChannels = 8;
 
-// Whether the sub-pixel form applies (kernel a multiple of the stride on both
-// axes, a stride > 1, enough sampled channels, the planes within their budget);
-// fills *pp when it does.
+// Whether the sub-pixel form applies (a kernel larger than 1x1 and a multiple
+// of the stride on both axes, enough sampled channels, the planes within their
+// budget); fills *pp when it does. (A 1x1 kernel has nothing to unfold.)
 inline bool weight_grad_phases_plan(const WeightGradPhases& s, PhasePlanes* pp) {
-  if ((s.sh == 1 && s.sw == 1) || s.kh % s.sh != 0 || s.kw % s.sw != 0) return false;
+  if (s.kh * s.kw == 1 || s.kh % s.sh != 0 || s.kw % s.sw != 0) return false;
   if (s.sampled_c / s.groups < kPhaseMinSampledChannels) return false;
   PhasePlanes q{s.kh / s.sh, s.kw / s.sw, 0, 0, 0, 0, 0};
   q.grid_h = s.dense_h + q.mh - 1;
