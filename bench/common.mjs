@@ -34,14 +34,17 @@ export async function timeIt(fn, repeat) {
   return (await timePaired([fn], repeat))[0];
 }
 
+/** Untimed time at the head of each block of timePaired. */
+const LEAD_IN_MS = 25;
+
 /**
  * Median times in ms of `repeat` calls of each of fns, taking turns in short
  * blocks after two warm-up rounds. This host's speed drifts by up to 2x
  * between minutes; taking turns, the drift moves every contestant alike, so the
  * ratio of two medians holds where medians taken one after the other do not.
- * Each block starts with an untimed call, which absorbs what the previous
- * contestant leaves behind (ONNX Runtime's threads spin for a while after a
- * run, taking a core from whoever runs next).
+ * Each block starts with untimed calls (one, or more for LEAD_IN_MS), which
+ * absorb what the previous contestant leaves behind (ONNX Runtime's threads
+ * spin for a while after a run, taking a core from whoever runs next).
  */
 export async function timePaired(fns, repeat, block = 3) {
   for (let i = 0; i < 2; i++) for (const fn of fns) await fn();
@@ -49,7 +52,10 @@ export async function timePaired(fns, repeat, block = 3) {
   while (times[0].length < repeat) {
     const calls = Math.min(block, repeat - times[0].length);
     for (let j = 0; j < fns.length; j++) {
-      if (fns.length > 1) await fns[j]();
+      if (fns.length > 1) {
+        const t = performance.now();
+        do await fns[j](); while (performance.now() - t < LEAD_IN_MS);
+      }
       for (let i = 0; i < calls; i++) {
         const t = performance.now();
         await fns[j]();
