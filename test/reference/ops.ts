@@ -166,34 +166,47 @@ export function convReference(x: wt.Tensor, w: wt.Tensor, bias: wt.Tensor | null
   return { y, shape: [n, cout, ...O] };
 }
 
-/** PyTorch conv_transpose2d: x (N, Cin, H, W), w (Cin, Cout/g, kh, kw). */
-export function convTranspose2dReference(
-  x: wt.Tensor, w: wt.Tensor, bias: wt.Tensor | null, g: ConvGeometry & { outputPadding: number[] },
-): { y: Float64Array; shape: number[] } {
-  const [n, cin, H, W] = x.shape;
-  const [, coutG, kh, kw] = w.shape;
+/**
+ * Every (x, weight, y) index triple where conv_transpose2d multiplies: x
+ * (N, Cin, H, W) at xi, w (Cin, Cout/g, kh, kw) at wi, y (N, Cout, OH, OW) at yi.
+ */
+function forEachTransposedTap(
+  xShape: readonly number[], wShape: readonly number[], outHW: [number, number], g: ConvGeometry,
+  f: (xi: number, wi: number, yi: number) => void,
+): void {
+  const [n, cin, H, W] = xShape;
+  const [, coutG, kh, kw] = wShape;
+  const [OH, OW] = outHW;
   const cout = coutG * g.groups, cinG = cin / g.groups;
-  const OH = (H - 1) * g.stride[0] - 2 * g.padding[0] + g.dilation[0] * (kh - 1) + g.outputPadding[0] + 1;
-  const OW = (W - 1) * g.stride[1] - 2 * g.padding[1] + g.dilation[1] * (kw - 1) + g.outputPadding[1] + 1;
-  const y = new Float64Array(n * cout * OH * OW);
-  for (let b = 0; b < n; b++)
-    for (let o = 0; o < cout; o++) y.fill(bias ? bias.data[o] : 0, (b * cout + o) * OH * OW, (b * cout + o + 1) * OH * OW);
   for (let b = 0; b < n; b++)
     for (let ci = 0; ci < cin; ci++) {
       const grp = Math.floor(ci / cinG);
       for (let i = 0; i < H; i++)
-        for (let j = 0; j < W; j++) {
-          const v = x.data[((b * cin + ci) * H + i) * W + j];
+        for (let j = 0; j < W; j++)
           for (let oc = 0; oc < coutG; oc++)
             for (let a = 0; a < kh; a++)
               for (let c = 0; c < kw; c++) {
                 const oy = i * g.stride[0] - g.padding[0] + a * g.dilation[0];
                 const ox = j * g.stride[1] - g.padding[1] + c * g.dilation[1];
                 if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
-                y[((b * cout + grp * coutG + oc) * OH + oy) * OW + ox] += v * w.data[((ci * coutG + oc) * kh + a) * kw + c];
+                f(((b * cin + ci) * H + i) * W + j, ((ci * coutG + oc) * kh + a) * kw + c, ((b * cout + grp * coutG + oc) * OH + oy) * OW + ox);
               }
-        }
     }
+}
+
+/** PyTorch conv_transpose2d: x (N, Cin, H, W), w (Cin, Cout/g, kh, kw). */
+export function convTranspose2dReference(
+  x: wt.Tensor, w: wt.Tensor, bias: wt.Tensor | null, g: ConvGeometry & { outputPadding: number[] },
+): { y: Float64Array; shape: number[] } {
+  const [n, , H, W] = x.shape;
+  const [, coutG, kh, kw] = w.shape;
+  const cout = coutG * g.groups;
+  const OH = (H - 1) * g.stride[0] - 2 * g.padding[0] + g.dilation[0] * (kh - 1) + g.outputPadding[0] + 1;
+  const OW = (W - 1) * g.stride[1] - 2 * g.padding[1] + g.dilation[1] * (kw - 1) + g.outputPadding[1] + 1;
+  const y = new Float64Array(n * cout * OH * OW);
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < cout; o++) y.fill(bias ? bias.data[o] : 0, (b * cout + o) * OH * OW, (b * cout + o + 1) * OH * OW);
+  forEachTransposedTap(x.shape, w.shape, [OH, OW], g, (xi, wi, yi) => (y[yi] += x.data[xi] * w.data[wi]));
   return { y, shape: [n, cout, OH, OW] };
 }
 
@@ -205,28 +218,9 @@ export function convTranspose2dReference(
 export function convTranspose2dWeightGradReference(
   x: wt.Tensor, gradY: wt.Tensor, weightShape: readonly number[], g: ConvGeometry,
 ): { y: Float64Array; shape: number[] } {
-  const [n, cin, H, W] = x.shape;
-  const [, coutG, kh, kw] = weightShape;
-  const [, cout, OH, OW] = gradY.shape;
-  const cinG = cin / g.groups;
-  const gw = new Float64Array(cin * coutG * kh * kw);
-  for (let b = 0; b < n; b++)
-    for (let ci = 0; ci < cin; ci++) {
-      const grp = Math.floor(ci / cinG);
-      for (let i = 0; i < H; i++)
-        for (let j = 0; j < W; j++) {
-          const v = x.data[((b * cin + ci) * H + i) * W + j];
-          for (let oc = 0; oc < coutG; oc++)
-            for (let a = 0; a < kh; a++)
-              for (let c = 0; c < kw; c++) {
-                const oy = i * g.stride[0] - g.padding[0] + a * g.dilation[0];
-                const ox = j * g.stride[1] - g.padding[1] + c * g.dilation[1];
-                if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
-                gw[((ci * coutG + oc) * kh + a) * kw + c] += v * gradY.data[((b * cout + grp * coutG + oc) * OH + oy) * OW + ox];
-              }
-        }
-    }
-  return { y: gw, shape: [cin, coutG, kh, kw] };
+  const gw = new Float64Array(weightShape.reduce((p, d) => p * d, 1));
+  forEachTransposedTap(x.shape, weightShape, [gradY.shape[2], gradY.shape[3]], g, (xi, wi, yi) => (gw[wi] += x.data[xi] * gradY.data[yi]));
+  return { y: gw, shape: [...weightShape] };
 }
 
 /** The kernel axis each position axis d addresses (SPEC section 4). */
