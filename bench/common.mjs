@@ -34,7 +34,8 @@ export async function timeIt(fn, repeat) {
   return (await timePaired([fn], repeat))[0];
 }
 
-/** Untimed time at the head of each block of timePaired. */
+/** Idle time, then untimed calls, at the head of each block of timePaired. */
+const SETTLE_MS = 100;
 const LEAD_IN_MS = 25;
 
 /**
@@ -42,9 +43,10 @@ const LEAD_IN_MS = 25;
  * blocks after two warm-up rounds. This host's speed drifts by up to 2x
  * between minutes; taking turns, the drift moves every contestant alike, so the
  * ratio of two medians holds where medians taken one after the other do not.
- * Each block starts with untimed calls (one, or more for LEAD_IN_MS), which
- * absorb what the previous contestant leaves behind (ONNX Runtime's threads
- * spin for a while after a run, taking a core from whoever runs next).
+ * Each block starts with SETTLE_MS idle and then untimed calls (one, or more
+ * for LEAD_IN_MS), which absorb what the previous contestant leaves behind
+ * (ONNX Runtime's threads spin for tens of ms after a run, taking a core from
+ * whoever runs next: measured, our next call ran 1.4x slower).
  */
 export async function timePaired(fns, repeat, block = 3) {
   for (let i = 0; i < 2; i++) for (const fn of fns) await fn();
@@ -53,6 +55,7 @@ export async function timePaired(fns, repeat, block = 3) {
     const calls = Math.min(block, repeat - times[0].length);
     for (let j = 0; j < fns.length; j++) {
       if (fns.length > 1) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const t = performance.now();
         do await fns[j](); while (performance.now() - t < LEAD_IN_MS);
       }
