@@ -12,7 +12,44 @@ using gemm_blocking::kKc;
 using gemm_blocking::kMc;
 using gemm_blocking::kNc;
 
-constexpr int32_t kMaxPackRows = 8;  // the tallest register tile (mr) of any variant
+constexpr int32_t kMaxPackLines = 32;  // the widest register tile side (mr or nr) of any variant
+
+namespace {
+
+// packed[p * width + l] = lines[l][p] for l < width, p < kc, from `width` lines
+// contiguous along k (rows of a row-major A, columns of a transposed B): 4 x 4
+// blocks transposed in registers, vector loads along 4 lines and vector stores
+// across them, 4 lines at a time down the whole of k (lines far apart in memory,
+// read all at once, would share a few L1 sets); lines past a multiple of 4 one
+// by one.
+void pack_lines(const float* const* lines, int32_t width, int32_t kc, float* packed) {
+  int32_t l = 0;
+  for (; l + 4 <= width; l += 4) {
+    const float *l0 = lines[l], *l1 = lines[l + 1], *l2 = lines[l + 2], *l3 = lines[l + 3];
+    float* dst = packed + l;
+    int32_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+      simd::f4 r0 = simd::load4(l0 + p), r1 = simd::load4(l1 + p), r2 = simd::load4(l2 + p), r3 = simd::load4(l3 + p);
+      simd::transpose4(r0, r1, r2, r3);
+      simd::store4(dst + static_cast<size_t>(p) * width, r0);
+      simd::store4(dst + static_cast<size_t>(p + 1) * width, r1);
+      simd::store4(dst + static_cast<size_t>(p + 2) * width, r2);
+      simd::store4(dst + static_cast<size_t>(p + 3) * width, r3);
+    }
+    for (; p < kc; ++p) {
+      float* row = dst + static_cast<size_t>(p) * width;
+      row[0] = l0[p];
+      row[1] = l1[p];
+      row[2] = l2[p];
+      row[3] = l3[p];
+    }
+  }
+  for (; l < width; ++l) {
+    for (int32_t p = 0; p < kc; ++p) packed[static_cast<size_t>(p) * width + l] = lines[l][p];
+  }
+}
+
+}  // namespace
 
 size_t gemm_scratch_floats() {
   return static_cast<size_t>(kMc) * kKc + static_cast<size_t>(kKc) * kNc;
@@ -23,31 +60,10 @@ size_t gemm_scratch_floats() {
 void gemm_pack_a(int32_t mr, int32_t mc, int32_t kc, MatrixView a, float* packed) {
   for (int32_t i0 = 0; i0 < mc; i0 += mr) {
     const int32_t rows = std::min(mr, mc - i0);
-    if (a.col_stride == 1 && rows == mr && mr <= kMaxPackRows) {
-      // 4 x 4 blocks transposed in registers: vector loads along 4 rows, vector
-      // stores down 4 packed columns; rows past a multiple of 4 one by one.
-      const float* row[kMaxPackRows];
+    if (a.col_stride == 1 && rows == mr && mr <= kMaxPackLines) {
+      const float* row[kMaxPackLines];
       for (int32_t i = 0; i < mr; ++i) row[i] = a.at(i0 + i, 0);
-      int32_t p = 0;
-      for (; p + 4 <= kc; p += 4) {
-        float* dst = packed + static_cast<size_t>(p) * mr;
-        int32_t i = 0;
-        for (; i + 4 <= mr; i += 4) {
-          simd::f4 r0 = simd::load4(row[i] + p), r1 = simd::load4(row[i + 1] + p), r2 = simd::load4(row[i + 2] + p),
-                   r3 = simd::load4(row[i + 3] + p);
-          simd::transpose4(r0, r1, r2, r3);
-          simd::store4(dst + i, r0);
-          simd::store4(dst + mr + i, r1);
-          simd::store4(dst + 2 * mr + i, r2);
-          simd::store4(dst + 3 * mr + i, r3);
-        }
-        for (; i < mr; ++i) {
-          for (int32_t q = 0; q < 4; ++q) dst[q * mr + i] = row[i][p + q];
-        }
-      }
-      for (; p < kc; ++p) {
-        for (int32_t i = 0; i < mr; ++i) packed[static_cast<size_t>(p) * mr + i] = row[i][p];
-      }
+      pack_lines(row, mr, kc, packed);
       packed += static_cast<size_t>(kc) * mr;
       continue;
     }
@@ -78,32 +94,10 @@ void gemm_pack_b(int32_t nr, int32_t kc, int32_t nc, MatrixView b, float* packed
   }
   for (int32_t j0 = whole; j0 < nc; j0 += nr) {
     const int32_t cols = std::min(nr, nc - j0);
-    if (b.row_stride == 1 && cols == nr) {  // a transposed B: its columns are contiguous
-      // 4 x 4 blocks transposed in registers: vector loads down 4 columns,
-      // vector stores along 4 packed rows (nr is a multiple of 4).
-      for (int32_t j = 0; j < nr; j += 4) {
-        const float* c0 = b.at(0, j0 + j);
-        const float* c1 = b.at(0, j0 + j + 1);
-        const float* c2 = b.at(0, j0 + j + 2);
-        const float* c3 = b.at(0, j0 + j + 3);
-        float* dst = packed + j;
-        int32_t p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          simd::f4 r0 = simd::load4(c0 + p), r1 = simd::load4(c1 + p), r2 = simd::load4(c2 + p), r3 = simd::load4(c3 + p);
-          simd::transpose4(r0, r1, r2, r3);
-          simd::store4(dst + static_cast<size_t>(p) * nr, r0);
-          simd::store4(dst + static_cast<size_t>(p + 1) * nr, r1);
-          simd::store4(dst + static_cast<size_t>(p + 2) * nr, r2);
-          simd::store4(dst + static_cast<size_t>(p + 3) * nr, r3);
-        }
-        for (; p < kc; ++p) {
-          float* row = dst + static_cast<size_t>(p) * nr;
-          row[0] = c0[p];
-          row[1] = c1[p];
-          row[2] = c2[p];
-          row[3] = c3[p];
-        }
-      }
+    if (b.row_stride == 1 && cols == nr && nr <= kMaxPackLines) {  // a transposed B: its columns are contiguous
+      const float* column[kMaxPackLines];
+      for (int32_t j = 0; j < nr; ++j) column[j] = b.at(0, j0 + j);
+      pack_lines(column, nr, kc, packed);
       packed += static_cast<size_t>(kc) * nr;
       continue;
     }
