@@ -393,7 +393,7 @@ wtconv_status wtconv_conv_transpose2d_backward(
   // x is the dense operand of the weight gradient in sub-pixel form, grad_y the sampled one.
   const WeightGradPhases phases{n, groups, cin, h, w, cout, g.in[1], g.in[2], kh, kw, stride_h, stride_w, pad_h, pad_w};
   PhasePlanes pp;
-  if (grad_weight != nullptr && dilation_h == 1 && dilation_w == 1 && weight_grad_phases_plan(phases, &pp)) {
+  if (grad_weight != nullptr && weight_grad_phases_plan(phases, dilation_h, dilation_w, &pp)) {
     WTCONV_CHECK(weight_grad_phases(phases, pp, x, grad_y, grad_weight));
   } else if (grad_weight != nullptr) {
     WTCONV_CHECK(conv_backward_weight_nd(g, grad_y, x, grad_weight));

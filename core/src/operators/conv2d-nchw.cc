@@ -116,7 +116,7 @@ wtconv_status wtconv_conv2d_backward(int32_t n, int32_t cin, int32_t h, int32_t 
   // grad_y is the dense operand of the weight gradient in sub-pixel form, x the sampled one.
   const WeightGradPhases phases{n, groups, cout, g.out[1], g.out[2], cin, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w};
   PhasePlanes pp;
-  if (grad_weight != nullptr && dilation_h == 1 && dilation_w == 1 && weight_grad_phases_plan(phases, &pp)) {
+  if (grad_weight != nullptr && weight_grad_phases_plan(phases, dilation_h, dilation_w, &pp)) {
     WTCONV_CHECK(check_pointer(x, "x"));
     WTCONV_CHECK(check_pointer(grad_y, "grad_y"));
     WTCONV_CHECK(weight_grad_phases(phases, pp, grad_y, x, grad_weight));

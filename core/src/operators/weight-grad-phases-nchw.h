@@ -49,11 +49,11 @@ constexpr size_t kPhasePlanesBudget = size_t{1} << 23;
 // the register tile's columns (an RGB patchify stem): the unfolding form wins.
 constexpr int32_t kPhaseMinSampledChannels = 8;
 
-// Whether the sub-pixel form applies (a kernel larger than 1x1 and a multiple
-// of the stride on both axes, enough sampled channels, the planes within their
-// budget); fills *pp when it does. (A 1x1 kernel has nothing to unfold.)
-inline bool weight_grad_phases_plan(const WeightGradPhases& s, PhasePlanes* pp) {
-  if (s.kh * s.kw == 1 || s.kh % s.sh != 0 || s.kw % s.sw != 0) return false;
+// Whether the sub-pixel form applies (no dilation, a kernel larger than 1x1 and
+// a multiple of the stride on both axes, enough sampled channels, the planes
+// within their budget); fills *pp when it does. (A 1x1 kernel has nothing to unfold.)
+inline bool weight_grad_phases_plan(const WeightGradPhases& s, int32_t dh, int32_t dw, PhasePlanes* pp) {
+  if (dh != 1 || dw != 1 || s.kh * s.kw == 1 || s.kh % s.sh != 0 || s.kw % s.sw != 0) return false;
   if (s.sampled_c / s.groups < kPhaseMinSampledChannels) return false;
   PhasePlanes q{s.kh / s.sh, s.kw / s.sw, 0, 0, 0, 0, 0};
   q.grid_h = s.dense_h + q.mh - 1;
