@@ -5,7 +5,8 @@
 //   kernels check   compares every kernel with a plain reference on random
 //                   planes (odd sizes, kernel sizes 1..13) and GEMM shapes (odd,
 //                   strided / transposed operands, accumulate); exit 1 on a mismatch
-//   kernels bench   GFLOP/s of each kernel on 64x64 and 224x224 planes and of the
+//   kernels bench   GFLOP/s of each kernel on square planes (7 to 224: WTConv's
+//                   deeper levels run on the small ones; Haar on the even ones) and of the
 //                   GEMM (one thread) on square and convolution-like shapes, as JSON
 #include <algorithm>
 #include <chrono>
@@ -214,7 +215,7 @@ int main(int argc, char** argv) {
   if (mode == "check") {
     int cases = 0;
     for (int k = 1; k <= 13; ++k) {
-      for (const auto& hw : {std::pair<int, int>{1, 1}, {3, 2}, {7, 17}, {16, 16}, {23, 33}, {64, 65}}) {
+      for (const auto& hw : {std::pair<int, int>{1, 1}, {3, 2}, {6, 12}, {7, 17}, {8, 9}, {16, 16}, {23, 33}, {64, 65}}) {
         if (!check_case(hw.first, hw.second, k)) return 1;
         ++cases;
       }
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> rows;
   char line[160];
-  for (int size : {64, 224}) {
+  for (int size : {7, 14, 28, 56, 64, 224}) {
     const std::vector<float> x = random_vector(static_cast<size_t>(size) * size);
     std::vector<float> out(x.size());
     for (int k : {3, 5, 7}) {
@@ -258,6 +259,7 @@ int main(int argc, char** argv) {
       std::snprintf(line, sizeof(line), "{\"kernel\": \"dwconv2d_padded_backward_weight\", \"plane\": %d, \"k\": %d, \"gflops\": %.2f}", size, k, flops / bwd / 1e9);
       rows.push_back(line);
     }
+    if (size % 2 != 0) continue;
     const int bh = size / 2;
     std::vector<float> bands(4 * static_cast<size_t>(bh) * bh);
     float* b[4] = {&bands[0], &bands[bh * bh], &bands[2 * bh * bh], &bands[3 * bh * bh]};
