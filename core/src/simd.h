@@ -81,6 +81,9 @@ WTCONV_INLINE void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof(v)); }
 #endif
 // Lanes 0, 2 of a and 0, 2 of b.
 WTCONV_INLINE f4 even_lanes(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 2, 4, 6); }
+// a0 b0 a1 b1 (low) and a2 b2 a3 b3 (high).
+WTCONV_INLINE f4 interleave_low(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 4, 1, 5); }
+WTCONV_INLINE f4 interleave_high(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 2, 6, 3, 7); }
 // Rows r0..r3 of a 4 x 4 block become its columns.
 WTCONV_INLINE void transpose4(f4& r0, f4& r1, f4& r2, f4& r3) {
   const f4 a0 = WTCONV_SHUFFLE4(r0, r1, 0, 4, 1, 5), a1 = WTCONV_SHUFFLE4(r0, r1, 2, 6, 3, 7);

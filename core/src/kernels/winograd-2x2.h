@@ -160,6 +160,11 @@ WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t coun
     for (int uv = 0; uv < kProducts; ++uv) mm[uv] = simd::load4(m + uv * m_stride + b);
     winograd_detail::output_tiles<F, simd::f4>(mm, simd::f4{bias, bias, bias, bias}, y);
     for (int dy = 0; dy < rows; ++dy) {
+      if (step == 1) {  // the two columns of each tile side by side: two vector stores
+        simd::store4(out[dy] + 2 * b, simd::interleave_low(y[dy][0], y[dy][1]));
+        simd::store4(out[dy] + 2 * b + 4, simd::interleave_high(y[dy][0], y[dy][1]));
+        continue;
+      }
       float lanes[2][4];
       simd::store4(lanes[0], y[dy][0]);
       simd::store4(lanes[1], y[dy][1]);
