@@ -18,12 +18,12 @@ for (const w of r.results) {
   const t = w.times;
   console.log(`| ${w.workload} N${w.shape[0]} C${w.shape[1]} ${w.shape[2]}² k${w.k} L${w.levels} | ${ms(t.native.forward)} | ${ms(t['wasm threaded'].forward)} / ${ms(t['wasm 1 thread'].forward)} | ${ms(t['ort-node'].forward)} | ${ms(t['ort-web'].forward)} | ${ms(t.pytorch.forward)} | ${ms(t.native.forwardBackward)} | ${ms(t['wasm threaded'].forwardBackward)} | ${ms(t.pytorch.forwardBackward)} |`);
 }
-console.log('\n| workload | native vs ORT-node (fwd) | WASM vs ORT-web (fwd) | native vs PyTorch (fwd+bwd) | WASM / native (fwd) | 2 vs 1 thread (native / WASM) | native GFLOP/s (fwd) | of peak |');
+console.log(`\n| workload | native vs ORT-node (fwd) | WASM vs ORT-web (fwd) | native vs PyTorch (fwd+bwd) | WASM / native (fwd) | 2 vs 1 thread${r.results.every((w) => w.scaling) ? ', paired' : ''} (native / WASM) | native GFLOP/s (fwd) | of peak |`);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const w of r.results) {
   const t = w.times;
   const gflops = w.gflop / (t.native.forward / 1e3);
-  console.log(`| ${w.workload} | ${x(t.native.forward, t['ort-node'].forward)} | ${x(t['wasm threaded'].forward, t['ort-web'].forward)} | ${x(t.native.forwardBackward, t.pytorch.forwardBackward)} | ${(t['wasm threaded'].forward / t.native.forward).toFixed(2)}× | ${w.scaling ? `${w.scaling.native.toFixed(1)}× / ${w.scaling.wasm.toFixed(1)}×` : `${x(t.native.forward, t['native 1 thread'].forward)} / ${x(t['wasm threaded'].forward, t['wasm 1 thread'].forward)}`} | ${gflops.toFixed(1)} | ${r.peakGflops.native ? `${((100 * gflops) / r.peakGflops.native).toFixed(0)}%` : '—'} |`);
+  console.log(`| ${w.workload} | ${x(t.native.forward, t['ort-node'].forward)} | ${x(t['wasm threaded'].forward, t['ort-web'].forward)} | ${x(t.native.forwardBackward, t.pytorch.forwardBackward)} | ${(t['wasm threaded'].forward / t.native.forward).toFixed(2)}× | ${w.scaling ? `${w.scaling.native.toFixed(2)}× / ${w.scaling.wasm.toFixed(2)}×` : `${x(t.native.forward, t['native 1 thread'].forward)} / ${x(t['wasm threaded'].forward, t['wasm 1 thread'].forward)}`} | ${gflops.toFixed(1)} | ${r.peakGflops.native ? `${((100 * gflops) / r.peakGflops.native).toFixed(0)}%` : '—'} |`);
 }
 if (r.memory) {
   console.log(`\nb2 forward + backward memory (native): ${(r.memory.tensorBytes / 2 ** 20).toFixed(0)} MiB of tensors, ${(r.memory.paramBytes / 2 ** 10).toFixed(0)} KiB of parameters and gradients, ${(r.memory.workspaceBytes / 2 ** 10).toFixed(0)} KiB of scratch: ${r.memory.ratio.toFixed(3)}× the minimum. Measured peak: ${r.peakGflops.native} GFLOP/s native (FMA), ${r.peakGflops.wasm} GFLOP/s WASM (SIMD128 mul+add), ${r.threads} threads.`);
