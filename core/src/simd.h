@@ -81,6 +81,8 @@ WTCONV_INLINE void store4(float* p, f4 v) { std::memcpy(p, &v, sizeof(v)); }
 #endif
 // Lanes 0, 2 of a and 0, 2 of b.
 WTCONV_INLINE f4 even_lanes(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 2, 4, 6); }
+// Lanes 1, 3 of a and 1, 3 of b.
+WTCONV_INLINE f4 odd_lanes(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 1, 3, 5, 7); }
 // a0 b0 a1 b1 (low) and a2 b2 a3 b3 (high).
 WTCONV_INLINE f4 interleave_low(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 4, 1, 5); }
 WTCONV_INLINE f4 interleave_high(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 2, 6, 3, 7); }
