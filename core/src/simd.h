@@ -88,8 +88,8 @@ WTCONV_INLINE f4 interleave_low(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 0, 4,
 WTCONV_INLINE f4 interleave_high(f4 a, f4 b) { return WTCONV_SHUFFLE4(a, b, 2, 6, 3, 7); }
 // Rows r0..r3 of a 4 x 4 block become its columns.
 WTCONV_INLINE void transpose4(f4& r0, f4& r1, f4& r2, f4& r3) {
-  const f4 a0 = WTCONV_SHUFFLE4(r0, r1, 0, 4, 1, 5), a1 = WTCONV_SHUFFLE4(r0, r1, 2, 6, 3, 7);
-  const f4 a2 = WTCONV_SHUFFLE4(r2, r3, 0, 4, 1, 5), a3 = WTCONV_SHUFFLE4(r2, r3, 2, 6, 3, 7);
+  const f4 a0 = interleave_low(r0, r1), a1 = interleave_high(r0, r1);
+  const f4 a2 = interleave_low(r2, r3), a3 = interleave_high(r2, r3);
   r0 = WTCONV_SHUFFLE4(a0, a2, 0, 1, 4, 5);
   r1 = WTCONV_SHUFFLE4(a0, a2, 2, 3, 6, 7);
   r2 = WTCONV_SHUFFLE4(a1, a3, 0, 1, 4, 5);
