@@ -115,9 +115,11 @@ bool check_case(int h, int w, int k) {
   return ok && close(b[0][0], ll, 1, "haar LL", 0, h, w);
 }
 
-// C = [C +] A * B with A (m x k) and B (k x n) read through strided views
-// (row-major, or transposed when `trans_*`), against a double-precision sum.
-bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate) {
+// C = [C +] A * B [+ row bias] with A (m x k) and B (k x n) read through strided
+// views (row-major, or transposed when `trans_*`), against a double-precision
+// sum; with a row bias also bit for bit against the GEMM without it followed
+// by a pass adding it.
+bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate, bool with_bias) {
   const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
   const std::vector<float> a = random_vector(static_cast<size_t>(m) * k);
   const std::vector<float> b = random_vector(static_cast<size_t>(k) * n);
@@ -128,9 +130,24 @@ bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate
   std::vector<float> c(static_cast<size_t>(m) * ldc, 7.0f);
   for (int i = 0; i < m; ++i) std::memcpy(&c[static_cast<size_t>(i) * ldc], &c0[static_cast<size_t>(i) * n], sizeof(float) * n);
   std::vector<float> scratch(gemm_scratch_floats());
-  gemm_with(kernel, m, n, k, va, vb, c.data(), ldc, accumulate, scratch.data());
+  const std::vector<float> bias = random_vector(static_cast<size_t>(m));
+  std::vector<float> separate = c;
+  gemm_with(kernel, m, n, k, va, vb, c.data(), ldc, accumulate, scratch.data(), with_bias ? bias.data() : nullptr);
   char what[96];
-  std::snprintf(what, sizeof(what), "gemm %s %dx%dx%d%s%s%s", kernel.isa, m, n, k, trans_a ? " A^T" : "", trans_b ? " B^T" : "", accumulate ? " +=" : "");
+  std::snprintf(what, sizeof(what), "gemm %s %dx%dx%d%s%s%s%s", kernel.isa, m, n, k, trans_a ? " A^T" : "", trans_b ? " B^T" : "",
+                accumulate ? " +=" : "", with_bias ? " +bias" : "");
+  if (with_bias) {
+    gemm_with(kernel, m, n, k, va, vb, separate.data(), ldc, accumulate, scratch.data());
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < n; ++j) {
+        const size_t at = static_cast<size_t>(i) * ldc + j;
+        if (c[at] != separate[at] + bias[i]) {
+          std::printf("MISMATCH %s at C[%d][%d]: %.9g with the bias in the GEMM, %.9g added afterwards\n", what, i, j, c[at], separate[at] + bias[i]);
+          return false;
+        }
+      }
+    }
+  }
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < ldc; ++j) {
       const float got = c[static_cast<size_t>(i) * ldc + j];
@@ -145,6 +162,7 @@ bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate
         s += t;
         mag += std::fabs(t);
       }
+      if (with_bias) s += bias[i], mag += std::fabs(bias[i]);
       if (std::fabs(got - s) > 1e-5 * (1 + mag)) {
         std::printf("MISMATCH %s at C[%d][%d]: got %.8g, want %.8g\n", what, i, j, got, s);
         return false;
@@ -225,7 +243,7 @@ int main(int argc, char** argv) {
       for (const int n : {1, 8, 15, 16, 33, 257, 300}) {
         for (const int k : {1, 3, 64, 255, 257, 600}) {
           const int variant = gemm_cases++;
-          if (!check_gemm(m, n, k, variant % 2 == 1, variant % 3 == 1, variant % 5 < 2)) return 1;
+          if (!check_gemm(m, n, k, variant % 2 == 1, variant % 3 == 1, variant % 5 < 2, variant % 7 < 3)) return 1;
         }
       }
     }

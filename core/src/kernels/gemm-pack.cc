@@ -128,11 +128,15 @@ size_t whole_a_block(const GemmMicrokernel& kernel, int32_t k, int32_t ic, int32
 // packed block by block into the scratch.
 void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
              const float* whole_a, MatrixView b, const float* whole_b, float* c, ptrdiff_t ldc,
-             bool accumulate, float* scratch) {
+             bool accumulate, float* scratch, const float* row_bias) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate) {
-      for (int32_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(float) * n);
+    for (int32_t i = 0; i < m; ++i) {
+      float* row = c + i * ldc;
+      if (!accumulate) std::memset(row, 0, sizeof(float) * n);
+      if (row_bias != nullptr) {
+        for (int32_t j = 0; j < n; ++j) row[j] += row_bias[i];
+      }
     }
     return;
   }
@@ -157,7 +161,8 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
         } else {
           gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
         }
-        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0);
+        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0,
+                            row_bias != nullptr && pc + kc == k ? row_bias + ic : nullptr);
       }
     }
   }
@@ -184,8 +189,8 @@ void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, Matr
 
 void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
-                        bool accumulate, float* scratch) {
-  blocked(kernel, m, n, k, kNoView, packed_a, b, nullptr, c, ldc, accumulate, scratch);
+                        bool accumulate, float* scratch, const float* row_bias) {
+  blocked(kernel, m, n, k, kNoView, packed_a, b, nullptr, c, ldc, accumulate, scratch, row_bias);
 }
 
 size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n) {
@@ -194,13 +199,14 @@ size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n)
 
 void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                          const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
-                         bool accumulate) {
-  blocked(kernel, m, n, k, kNoView, packed_a, kNoView, packed_b, c, ldc, accumulate, nullptr);
+                         bool accumulate, const float* row_bias) {
+  blocked(kernel, m, n, k, kNoView, packed_a, kNoView, packed_b, c, ldc, accumulate, nullptr, row_bias);
 }
 
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
-               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch) {
-  blocked(kernel, m, n, k, a, nullptr, b, nullptr, c, ldc, accumulate, scratch);
+               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch,
+               const float* row_bias) {
+  blocked(kernel, m, n, k, a, nullptr, b, nullptr, c, ldc, accumulate, scratch, row_bias);
 }
 
 void gemm_nt(int32_t m, int32_t n, int32_t k, const float* a, ptrdiff_t lda, const float* b,

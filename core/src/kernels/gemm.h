@@ -34,9 +34,12 @@ constexpr int kMc = 96;
 constexpr int kNc = 256;
 }  // namespace gemm_blocking
 
-// C (mc x nc) = [C +] packed A * packed B over kc (see gemm_pack_a / gemm_pack_b).
+// C (mc x nc) = [C +] packed A * packed B over kc (see gemm_pack_a / gemm_pack_b),
+// then + row_bias[i] on row i when row_bias is given (after the sum, so the
+// result rounds as a separate pass adding it would).
 using GemmMacroKernelFn = void (*)(int32_t mc, int32_t nc, int32_t kc, const float* packed_a,
-                                   const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate);
+                                   const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate,
+                                   const float* row_bias);
 
 // C (m x n) = [C +] A (m x k) * B (n x k)^T, A's and B's rows contiguous along
 // k, lda / ldb apart (see gemm_nt).
@@ -71,12 +74,16 @@ size_t gemm_scratch_floats();
 // C[i * ldc + j] = (accumulate ? C[i * ldc + j] : 0) + sum_p A(i, p) * B(p, j).
 // Summation runs over p in a fixed order, whatever the thread count or the
 // position of the block, so results do not depend on how callers split C.
+// The gemm_with* forms take an optional row_bias (m floats): + row_bias[i] on
+// row i once the sum is done, as a convolution's bias (bit for bit what a pass
+// adding it afterwards gives, without that pass over C).
 void gemm(int32_t m, int32_t n, int32_t k, MatrixView a, MatrixView b, float* c, ptrdiff_t ldc,
           bool accumulate, float* scratch);
 
 // With an explicit variant (tests and benchmarks of each ISA).
 void gemm_with(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, MatrixView a,
-               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch);
+               MatrixView b, float* c, ptrdiff_t ldc, bool accumulate, float* scratch,
+               const float* row_bias = nullptr);
 
 // C (m x n) = [C +] A (m x k) * B (n x k)^T where the rows of both operands
 // are contiguous along k (a convolution's weight gradient: grad_y and the
@@ -120,7 +127,7 @@ void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k,
 // gemm_with() with A already packed (same results, bit for bit).
 void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,
-                        bool accumulate, float* scratch);
+                        bool accumulate, float* scratch, const float* row_bias = nullptr);
 
 // B packed whole, for producers that can write the panel layout directly (an
 // unfolding that would otherwise be written out and packed again): the k rows
@@ -132,7 +139,7 @@ size_t gemm_packed_b_floats(const GemmMicrokernel& kernel, int32_t k, int32_t n)
 // gemm_with_packed_a() with B packed whole as well (no packing at all).
 void gemm_with_packed_ab(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                          const float* packed_a, const float* packed_b, float* c, ptrdiff_t ldc,
-                         bool accumulate);
+                         bool accumulate, const float* row_bias = nullptr);
 
 // Writes B whole in that packed layout for an nr-column kernel (nr a multiple
 // of 8), gathering: element (p, j) is row_of(p)[offsets[j]] for j < n, and

@@ -170,9 +170,10 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
       }
       const int32_t width = static_cast<int32_t>(j1 - j0);
       const ptrdiff_t ldy = static_cast<ptrdiff_t>(out_plane);
+      const float* bias_g = bias != nullptr ? bias + static_cast<size_t>(grp) * cout : nullptr;  // added by the GEMM
       if (unfold_packed) {
         im2col_packed(g, xg, 0, cin, j0, j1, kernel.nr, window, offsets, col);
-        gemm_with_packed_ab(kernel, cout, width, k, packed_weight, col, yg + j0, ldy, false);
+        gemm_with_packed_ab(kernel, cout, width, k, packed_weight, col, yg + j0, ldy, false, bias_g);
       } else {
         MatrixView b{xg + j0, static_cast<ptrdiff_t>(in_plane), 1};
         if (!pointwise) {
@@ -180,16 +181,9 @@ wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float
           b = MatrixView{col, width, 1};
         }
         if (weight_floats != 0) {
-          gemm_with_packed_a(kernel, cout, width, k, packed_weight, b, yg + j0, ldy, false, packs);
+          gemm_with_packed_a(kernel, cout, width, k, packed_weight, b, yg + j0, ldy, false, packs, bias_g);
         } else {
-          gemm_with(kernel, cout, width, k, a, b, yg + j0, ldy, false, packs);
-        }
-      }
-      if (bias != nullptr) {
-        for (int32_t o = 0; o < cout; ++o) {
-          const float bo = bias[grp * cout + o];
-          float* row = yg + o * out_plane;
-          for (size_t j = j0; j < j1; ++j) row[j] += bo;
+          gemm_with(kernel, cout, width, k, a, b, yg + j0, ldy, false, packs, bias_g);
         }
       }
     }
