@@ -144,6 +144,77 @@ struct Window {
   }
 };
 
+// One input row written as its stride phases: phase p's column xq is padded
+// column xq * sw + p, that is input column xq * sw + p - pw (0 outside the
+// input). The columns of each phase inside the input are worked out once per
+// geometry (they are the same on every row); where every phase's column lies
+// inside, strides 2 and 4 split 4 columns of each phase at a time with shuffles.
+class PhaseSplit {
+ public:
+  PhaseSplit(const ConvGeometry& g, int32_t width) : sw_(g.stride[2]), pw_(g.pad[2]), in_w_(g.in[2]), width_(width) {
+    lo_all_ = 0, hi_all_ = width;
+    for (int32_t p = 0; p < sw_ && p < kCached; ++p) {
+      range(p, &lo_[p], &hi_[p]);
+      lo_all_ = std::max(lo_all_, lo_[p]);
+      hi_all_ = std::min(hi_all_, hi_[p]);
+    }
+    // Vector blocks of 4 columns per phase: [v0_, v1_), inside every phase.
+    v0_ = v1_ = 0;
+    if ((sw_ == 2 || sw_ == 4) && hi_all_ > lo_all_) {
+      v0_ = lo_all_;
+      v1_ = v0_ + (hi_all_ - v0_) / 4 * 4;
+    }
+  }
+
+  void row(float* dst, const float* src) const {
+    if (v1_ > v0_) {
+      const float* base = src + static_cast<ptrdiff_t>(v0_) * sw_ - pw_;  // phase 0 of column v0_
+      if (sw_ == 2) {
+        for (int32_t xq = v0_; xq < v1_; xq += 4, base += 8) {
+          const simd::f4 a = load4(base), b = load4(base + 4);
+          store4(dst + xq, even_lanes(a, b));
+          store4(dst + width_ + xq, simd::odd_lanes(a, b));
+        }
+      } else {
+        for (int32_t xq = v0_; xq < v1_; xq += 4, base += 16) {
+          simd::f4 r0 = load4(base), r1 = load4(base + 4), r2 = load4(base + 8), r3 = load4(base + 12);
+          simd::transpose4(r0, r1, r2, r3);  // r_p: phase p of the 4 columns
+          store4(dst + xq, r0);
+          store4(dst + width_ + xq, r1);
+          store4(dst + 2 * width_ + xq, r2);
+          store4(dst + 3 * width_ + xq, r3);
+        }
+      }
+    }
+    for (int32_t p = 0; p < sw_; ++p) {
+      int32_t lo, hi;
+      if (p < kCached) {
+        lo = lo_[p], hi = hi_[p];
+      } else {
+        range(p, &lo, &hi);
+      }
+      float* out = dst + static_cast<size_t>(p) * width_;
+      const ptrdiff_t offset = p - pw_;
+      // Columns [0, v0_) and [v1_, width) (all of them when there are no vector blocks).
+      window_row(out, v0_, std::min(lo, v0_), std::min(hi, v0_), src, offset, sw_);
+      window_row(out + v1_, width_ - v1_, std::max(lo - v1_, 0), std::max(hi - v1_, 0),
+                 src + static_cast<ptrdiff_t>(v1_) * sw_, offset, sw_);
+    }
+  }
+
+ private:
+  static constexpr int32_t kCached = 16;  // phases whose columns are worked out once
+  // [lo, hi): the columns xq of phase p inside the input.
+  void range(int32_t p, int32_t* lo, int32_t* hi) const {
+    const int64_t s64 = sw_;  // strides may be as large as int32 allows
+    *lo = static_cast<int32_t>(std::min<int64_t>(width_, std::max<int64_t>(0, (pw_ - p + s64 - 1) / s64)));
+    *hi = static_cast<int32_t>(std::max<int64_t>(*lo, std::min<int64_t>(width_, (int64_t{in_w_} + pw_ - p + s64 - 1) / s64)));
+  }
+  int32_t sw_, pw_, in_w_, width_;
+  int32_t lo_[kCached], hi_[kCached];
+  int32_t lo_all_, hi_all_, v0_, v1_;
+};
+
 }  // namespace
 
 size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, size_t j1) {
@@ -154,12 +225,13 @@ size_t im2col_window_floats(const ConvGeometry& g, int32_t channels, size_t j0, 
 void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1, size_t j0,
                    size_t j1, int32_t nr, float* window, ptrdiff_t* offsets, float* packed) {
   const Window win(g, j0, j1);
-  const int32_t sw = g.stride[2], pw = g.pad[2], in_w = g.in[2];
+  const int32_t sw = g.stride[2];
   const size_t phase_stride = static_cast<size_t>(win.width);
   const size_t row_stride = phase_stride * sw;
   const size_t plane_stride = row_stride * win.rows;
   const size_t channel_stride = plane_stride * win.depth;
   const size_t plane = g.in_plane();
+  const PhaseSplit split(g, win.width);
   // The window: padded row (z0 + z, y0 + y) of each channel, phase by phase.
   for (int32_t c = c0; c < c1; ++c) {
     const float* xc = x + c * plane;
@@ -172,15 +244,7 @@ void im2col_packed(const ConvGeometry& g, const float* x, int32_t c0, int32_t c1
           std::fill(dst, dst + row_stride, 0.0f);
           continue;
         }
-        const float* src = xc + (static_cast<size_t>(iz) * g.in[1] + iy) * in_w;
-        for (int32_t p = 0; p < sw; ++p) {
-          // ix = xq * sw + p - pw inside [0, in_w) for xq in [lo, hi)
-          float* out = dst + p * phase_stride;
-          const int64_t s64 = sw;  // strides may be as large as int32 allows
-          const int32_t lo = static_cast<int32_t>(std::min<int64_t>(win.width, std::max<int64_t>(0, (pw - p + s64 - 1) / s64)));
-          const int32_t hi = static_cast<int32_t>(std::max<int64_t>(lo, std::min<int64_t>(win.width, (int64_t{in_w} + pw - p + s64 - 1) / s64)));
-          window_row(out, win.width, lo, hi, src, p - pw, sw);
-        }
+        split.row(dst, xc + (static_cast<size_t>(iz) * g.in[1] + iy) * g.in[2]);
       }
     }
   }
