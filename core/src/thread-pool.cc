@@ -41,7 +41,6 @@ struct ThreadPool::Impl {
   std::atomic<bool> stop{false};
   std::atomic<int32_t> used{0};
   std::atomic<size_t> next{0};  // first index not yet taken
-  size_t chunk = 1;             // indices taken at a time
   wtconv_status status = WTCONV_OK;
   char message[512] = {0};
 };
@@ -160,13 +159,21 @@ wtconv_status ThreadPool::run_share(int32_t index) {
 #ifdef WTCONV_SINGLE_THREADED
   return body_(context_, 0, count_, scratch);
 #else
-  // Threads take chunks of about a quarter of a fair share until none are
-  // left, so a thread the OS delays does not hold the whole region back.
+  // Guided chunks: a thread takes a quarter of a fair share of what is left
+  // (at least one index), so chunks shrink to single indices towards the end
+  // and no thread waits long for another's last chunk (with coarse tasks, a
+  // few large planes, fixed quarter shares left one thread idle for up to a
+  // quarter of the region); a thread the OS delays holds back little either.
+  const size_t spread = 4 * static_cast<size_t>(threads_.load(std::memory_order_relaxed));
   bool counted = false;
   for (;;) {
-    const size_t begin = impl_->next.fetch_add(impl_->chunk, std::memory_order_relaxed);
-    if (begin >= count_) return WTCONV_OK;
-    const size_t end = begin + impl_->chunk < count_ ? begin + impl_->chunk : count_;
+    size_t begin = impl_->next.load(std::memory_order_relaxed), take = 0;
+    do {
+      if (begin >= count_) return WTCONV_OK;
+      take = (count_ - begin) / spread;
+      if (take == 0) take = 1;
+    } while (!impl_->next.compare_exchange_weak(begin, begin + take, std::memory_order_relaxed));
+    const size_t end = begin + take;
     if (!counted) {
       impl_->used.fetch_add(1, std::memory_order_relaxed);
       counted = true;
@@ -252,8 +259,6 @@ wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {
   count_ = count;
   im.used.store(0);
   im.next.store(0);
-  const size_t share = (count + threads_ - 1) / threads_;
-  im.chunk = share > 4 ? (share + 3) / 4 : 1;
   im.status = WTCONV_OK;
   const bool helpers = threads_ > 1;
   if (helpers) {

@@ -1,7 +1,8 @@
 // A small fork-join thread pool shared by every operator. The calling thread
 // takes part; in a parallel region the threads take contiguous chunks of
-// [0, count) (about four per thread) until none are left, and each thread has
-// its own slice of a grow-only scratch workspace, passed with every chunk.
+// [0, count), shrinking as they go (a quarter of a fair share of what is
+// left), until none are left, and each thread has its own slice of a
+// grow-only scratch workspace, passed with every chunk.
 #pragma once
 
 #include <atomic>
