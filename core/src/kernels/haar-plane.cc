@@ -55,6 +55,18 @@ WTCONV_INLINE_KERNEL void analyze_row(const float* __restrict r0, const float* _
   }
 }
 
+// The synthesis writes its two output columns per band column interleaved.
+// In WebAssembly it takes four band columns at a time, interleaved by shuffles
+// (1.2-1.6x on 28-224 wide planes, alternating in one module; clang's own
+// vectorisation of the scalar loops does less); natively the compiler's clones
+// of the scalar loops run 8 lanes wide and the four-lane form measured
+// 0.6-0.9x on 7-28 wide planes. Planes under 16 wide keep the scalar loops.
+#if defined(__wasm__)
+constexpr bool kSynthesizeInVectors = true;
+#else
+constexpr bool kSynthesizeInVectors = false;
+#endif
+
 }  // namespace
 
 WTCONV_MULTIVERSION
@@ -85,7 +97,25 @@ void haar_plane_synthesize(const float* const bands[4], int32_t band_stride, int
     const float* __restrict b3 = bands[3] + o;
     float* __restrict r0 = out + static_cast<size_t>(2 * oy) * out_stride;
     const bool has_r1 = 2 * oy + 1 < h;
-    for (int32_t ox = 0; ox < full_w; ++ox) {
+    float* __restrict r1 = has_r1 ? r0 + out_stride : nullptr;
+    int32_t first = 0;  // of the columns the loops below finish
+    if (kSynthesizeInVectors && full_w >= 8) {
+      for (; first + 4 <= full_w; first += 4) {
+        const simd::f4 l = simd::load4(ll + first), a = simd::load4(b1 + first);
+        const simd::f4 b = simd::load4(b2 + first), c = simd::load4(b3 + first);
+        const simd::f4 s = l + a, u = b + c;
+        const simd::f4 even = 0.5f * (s + u), odd = 0.5f * (s - u);
+        simd::store4(r0 + 2 * first, simd::interleave_low(even, odd));
+        simd::store4(r0 + 2 * first + 4, simd::interleave_high(even, odd));
+        if (has_r1) {
+          const simd::f4 t = l - a, v = b - c;
+          const simd::f4 even1 = 0.5f * (t + v), odd1 = 0.5f * (t - v);
+          simd::store4(r1 + 2 * first, simd::interleave_low(even1, odd1));
+          simd::store4(r1 + 2 * first + 4, simd::interleave_high(even1, odd1));
+        }
+      }
+    }
+    for (int32_t ox = first; ox < full_w; ++ox) {
       const float s = ll[ox] + b1[ox];
       const float u = b2[ox] + b3[ox];
       r0[2 * ox] = 0.5f * (s + u);
@@ -93,8 +123,7 @@ void haar_plane_synthesize(const float* const bands[4], int32_t band_stride, int
     }
     if (full_w * 2 < w) r0[2 * full_w] = 0.5f * ((ll[full_w] + b1[full_w]) + (b2[full_w] + b3[full_w]));
     if (!has_r1) continue;
-    float* __restrict r1 = r0 + out_stride;
-    for (int32_t ox = 0; ox < full_w; ++ox) {
+    for (int32_t ox = first; ox < full_w; ++ox) {
       const float t = ll[ox] - b1[ox];
       const float v = b2[ox] - b3[ox];
       r1[2 * ox] = 0.5f * (t + v);
