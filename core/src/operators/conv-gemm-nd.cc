@@ -2,7 +2,7 @@
 // conv-gemm-nd.h). Work is split into tasks that own disjoint outputs:
 //   forward       (batch, group, column tile): unfold the tile (straight into
 //                 the GEMM's packed layout where its input window is small),
-//                 W_g * col;
+//                 W_g * col + bias (the GEMM adds the bias as it stores);
 //   grad input    (channel chunk, batch, group): W_g^T * grad_y tile by tile,
 //                 folded into the chunk's channels;
 //   grad weight   (group, channel chunk, out-channel chunk): sum over batch and
