@@ -1,16 +1,20 @@
 // CPU benchmark of WTConv2d (SPEC section 6): ours (native, WASM threaded, WASM
-// single-threaded) against ONNX Runtime for Node, ONNX Runtime Web (WASM) and
-// PyTorch, in one run, on the same weights; each forward of ours takes turns with
-// its ONNX Runtime counterpart's (timePaired). Prints medians and ratios and
-// writes bench/results/cpu-<date>.json.
+// single-threaded) against ONNX Runtime for Node, ONNX Runtime Web (WASM), the
+// layer composed from TF.js ops on TF.js's WASM backend (bench/peers/tfjs_wtconv.mjs,
+// its output checked against ours first) and PyTorch, in one run, on the same
+// weights; each forward of ours takes turns with its counterparts' (native with
+// ORT-node, WASM threaded with ORT-web and TF.js; timePaired). Prints medians and
+// ratios and writes bench/results/cpu-<date>.json.
 //
 //   node bench/cpu.mjs [--workloads b1,b2,b3,b4] [--repeat 10] [--threads 2] [--no-pytorch] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { benchOptions, median, nativePeak, peersDir, randomFloats, root, timeIt, timePaired, wt } from './common.mjs';
+import { createTfjsWTConv } from './peers/tfjs_wtconv.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'b1,b2,b3,b4' },
@@ -100,6 +104,40 @@ async function loadOrt() {
   return peers;
 }
 
+/** TF.js (core + its WASM backend, dev dependencies) on THREADS threads, or why not. */
+async function loadTfjs() {
+  try {
+    const tf = await import('@tensorflow/tfjs-core');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
+    wasm.setThreadsCount(THREADS);
+    if (!(await tf.setBackend('wasm'))) return { error: "TF.js's wasm backend did not initialise" };
+    const threads = wasm.getThreadsCount();
+    return { tf, version: tf.version_core, threads, simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') };
+  } catch (e) {
+    return { error: e.message.split('\n')[0] };
+  }
+}
+
+/** x (n, c, h, w) as channels-last data, the layout a TF.js user holds. */
+function toNhwc(x, [n, c, h, w]) {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + ch] = x[(i * c + ch) * h * w + p];
+  return out;
+}
+
+/** Relative L2 distance between TF.js's NHWC output and ours (NCHW). */
+function nhwcDistance(nhwc, ours, [n, c, h, w]) {
+  let e2 = 0, r2 = 0;
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) {
+    const a = ours[(i * c + ch) * h * w + p], d = nhwc[(i * h * w + p) * c + ch] - a;
+    e2 += d * d;
+    r2 += a * a;
+  }
+  return Math.sqrt(e2 / r2);
+}
+
 function pytorchAvailable() {
   if (opts['no-pytorch']) return 'disabled (--no-pytorch)';
   if (!existsSync('/usr/bin/python3')) return 'absent: /usr/bin/python3 not found';
@@ -119,6 +157,7 @@ const ours = [
 ];
 
 const peers = await loadOrt();
+const tfjs = await loadTfjs();
 const torchMissing = pytorchAvailable();
 const steps = selected.length * (ours.length + 4) + 2;
 const bar = new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true }, cliProgress.Presets.shades_classic);
@@ -154,6 +193,33 @@ for (const wl of selected) {
     bar.increment();
   }
 
+  // TF.js: the layer composed from its ops, fed channels-last data as its users
+  // hold it (the tensor made from the array and the output read back per call,
+  // as ours copies in and out); checked against our output before it is timed.
+  let tfjsRun = null;
+  if (tfjs.tf) {
+    const { tf } = tfjs;
+    const forwardTf = createTfjsWTConv(tf, sd, { channels: wl.c, kernelSize: wl.k, levels: wl.levels });
+    const nhwc = toNhwc(x.data, shape), nhwcShape = [wl.n, wl.h, wl.w, wl.c];
+    tfjsRun = () => {
+      const input = tf.tensor4d(nhwc, nhwcShape);
+      const y = forwardTf(input);
+      const data = y.dataSync();
+      tf.dispose([input, y]);
+      return data;
+    };
+    await wt.init({ backend: 'native', threads: THREADS });
+    const reference = new wt.WTConv2d({ channels: wl.c, kernelSize: wl.k, levels: wl.levels });
+    reference.loadStateDict(sd);
+    const distance = nhwcDistance(tfjsRun(), reference.forward(x).data, shape);
+    if (!(distance <= 1e-5)) {
+      row.times['tfjs-wasm'] = { absent: `its output differs from ours (relative L2 ${distance.toExponential(2)})` };
+      tfjsRun = null;
+    }
+  } else {
+    row.times['tfjs-wasm'] = { absent: tfjs.error };
+  }
+
   for (const b of ours) {
     bar.update({ task: `${wl.name} ${b.label}` });
     const info = await wt.init(b.init);
@@ -165,8 +231,15 @@ for (const wl of selected) {
     // kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(gy.shape);
     const peer = sessions[b.peer];
-    const [forward, peerForward] = await timePaired([() => layer.forward(x, out), ...(peer ? [peer.run] : [])], REPEAT);
-    if (peer) row.times[b.peer] = { forward: peerForward, version: peer.version, takingTurnsWith: b.label };
+    const fns = [() => layer.forward(x, out)];
+    const peerAt = peer ? fns.push(peer.run) - 1 : 0;
+    const tfjsAt = b.peer === 'ort-web' && tfjsRun ? fns.push(tfjsRun) - 1 : 0;
+    const times = await timePaired(fns, REPEAT);
+    const forward = times[0];
+    if (peerAt) row.times[b.peer] = { forward: times[peerAt], version: peer.version, takingTurnsWith: b.label };
+    if (tfjsAt) {
+      row.times['tfjs-wasm'] = { forward: times[tfjsAt], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: b.label };
+    }
     const total = await timeIt(() => {
       layer.forward(x, out);
       layer.backward(gy);
@@ -217,15 +290,15 @@ const ms = (v) => (v === undefined ? '—' : v.toFixed(1));
 const ratio = (a, b) => (a && b ? `${(b / a).toFixed(1)}×` : '—');
 console.log(`\nWTConv2d, ${os.cpus()[0].model}, ${THREADS} threads, median of ${REPEAT}; ms (lower is better)`);
 console.log(`measured peak: native ${peak.native ?? '—'} GFLOP/s (FMA), wasm ${peak.wasm ?? '—'} GFLOP/s (SIMD128 mul+add)\n`);
-const header = ['workload', 'native fwd', 'wasm fwd', 'wasm-1t fwd', 'ort-node fwd', 'ort-web fwd', 'torch fwd', 'native f+b', 'wasm f+b', 'torch f+b', 'vs ort-node', 'wasm vs ort-web', 'f+b vs torch', 'native GFLOP/s', '% peak'];
+const header = ['workload', 'native fwd', 'wasm fwd', 'wasm-1t fwd', 'ort-node fwd', 'ort-web fwd', 'tfjs-wasm fwd', 'torch fwd', 'native f+b', 'wasm f+b', 'torch f+b', 'vs ort-node', 'wasm vs ort-web', 'wasm vs tfjs-wasm', 'f+b vs torch', 'native GFLOP/s', '% peak'];
 console.log(header.join(' | '));
 for (const r of results) {
   const t = r.times;
   const gflops = r.gflop / (t.native.forward / 1e3);
   console.log([
-    r.workload, ms(t.native.forward), ms(t['wasm threaded'].forward), ms(t['wasm 1 thread'].forward), ms(t['ort-node'].forward), ms(t['ort-web'].forward), ms(t.pytorch.forward),
+    r.workload, ms(t.native.forward), ms(t['wasm threaded'].forward), ms(t['wasm 1 thread'].forward), ms(t['ort-node'].forward), ms(t['ort-web'].forward), ms(t['tfjs-wasm'].forward), ms(t.pytorch.forward),
     ms(t.native.forwardBackward), ms(t['wasm threaded'].forwardBackward), ms(t.pytorch.forwardBackward),
-    ratio(t.native.forward, t['ort-node'].forward), ratio(t['wasm threaded'].forward, t['ort-web'].forward), ratio(t.native.forwardBackward, t.pytorch.forwardBackward),
+    ratio(t.native.forward, t['ort-node'].forward), ratio(t['wasm threaded'].forward, t['ort-web'].forward), ratio(t['wasm threaded'].forward, t['tfjs-wasm'].forward), ratio(t.native.forwardBackward, t.pytorch.forwardBackward),
     gflops.toFixed(1), peak.native ? `${((100 * gflops) / peak.native).toFixed(0)}%` : '—',
   ].join(' | '));
 }
@@ -245,12 +318,12 @@ if (b2) {
   console.log(`b2 forward+backward memory (native): tensors ${(tensorBytes / 2 ** 20).toFixed(1)} MiB + parameters and gradients ${(paramBytes / 2 ** 10).toFixed(0)} KiB + scratch workspace ${(workspace / 2 ** 10).toFixed(0)} KiB = ${memory.ratio.toFixed(3)}× the minimum`);
 }
 
-// The native peak is an FMA loop (a true peak); the WASM loop of multiply-add
-// chains runs below what V8 reaches in the kernels, so no share is shown there.
-console.log('\nmicrokernels, 1 thread, GFLOP/s (% of the 1-thread native FMA peak):');
+// Shares of the 1-thread peaks: the native FMA loop for the native variants,
+// the SIMD128 multiply-add loop for WASM.
+console.log('\nmicrokernels, 1 thread, GFLOP/s (% of the 1-thread peak: native FMA, WASM SIMD128 mul+add):');
 for (const [variant, rows] of Object.entries(kernels)) {
   if (!Array.isArray(rows)) continue;
-  const p1 = variant === 'wasm' ? undefined : peak.native1;
+  const p1 = variant === 'wasm' ? peak.wasm1 : peak.native1;
   const name = (r) => (r.m !== undefined ? `${r.kernel} ${r.m}x${r.n}x${r.k}`
     : `${r.kernel.replace('dwconv2d_padded_', 'dw_').replace('haar_plane_', 'haar_')}${r.k ? ` k${r.k}` : ''} ${r.plane}²`);
   const cells = rows.map((r) => `${name(r)}: ${r.gflops}${p1 ? ` (${Math.round((100 * r.gflops) / p1)}%)` : ''}`);

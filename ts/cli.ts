@@ -187,7 +187,7 @@ function program(): Command {
     .action((opts: ErfCliOptions) => erf(opts));
   cmd
     .command('bench')
-    .description('the CPU benchmark of the specification\'s WTConv2d workloads: ours (native, WASM threaded and single-threaded) against ONNX Runtime (Node and Web) and PyTorch in one run; writes bench/results/cpu-<date>.json (needs a checkout of the repository with its dev dependencies)')
+    .description('the CPU benchmark of the specification\'s WTConv2d workloads: ours (native, WASM threaded and single-threaded) against ONNX Runtime (Node and Web), the layer composed from TF.js ops (on TF.js\'s WASM backend) and PyTorch in one run; writes bench/results/cpu-<date>.json (needs a checkout of the repository with its dev dependencies)')
     .option('--workloads <list>', 'comma-separated workloads of b1, b2, b3, b4', 'b1,b2,b3,b4')
     .option('--repeat <R>', 'timed runs per measurement', '10')
     .option('--threads <T>', 'CPU threads', '2')
