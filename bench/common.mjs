@@ -2,6 +2,7 @@
 // command-line options, medians and timing, seeded inputs, the native peak probe.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +95,37 @@ export function nativePeakBinary() {
 /** GFLOP/s of the native peak probe on `threads` threads. */
 export function nativePeak(threads) {
   return JSON.parse(execFileSync(nativePeakBinary(), [String(threads)], { encoding: 'utf8' })).gflops;
+}
+
+/** TF.js (core + its WASM backend, dev dependencies) asked for `threads` threads, or why not. */
+export async function loadTfjs(threads) {
+  try {
+    const tf = await import('@tensorflow/tfjs-core');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
+    wasm.setThreadsCount(threads);
+    if (!(await tf.setBackend('wasm'))) return { error: "TF.js's wasm backend did not initialise" };
+    return { tf, version: tf.version_core, threads: wasm.getThreadsCount(), simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') };
+  } catch (e) {
+    return { error: e.message.split('\n')[0] };
+  }
+}
+
+/** x (n, c, h, w) as channels-last data, the layout a TF.js user holds. */
+export function toNhwc(x, [n, c, h, w]) {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + ch] = x[(i * c + ch) * h * w + p];
+  return out;
+}
+
+/** Relative L2 distance between TF.js's NHWC output and ours (NCHW). */
+export function nhwcDistance(nhwc, ours, [n, c, h, w]) {
+  let e2 = 0, r2 = 0;
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) {
+    const a = ours[(i * c + ch) * h * w + p], d = nhwc[(i * h * w + p) * c + ch] - a;
+    e2 += d * d;
+    r2 += a * a;
+  }
+  return Math.sqrt(e2 / r2);
 }

@@ -1,16 +1,19 @@
 // CPU benchmark of the general convolutions and the GEMM behind them: the
 // conv2d workloads of ../shared/peers (3x3, 1x1, depthwise 17x17, 4x4 stride-4
 // patchify) on ours (native, WASM threaded, WASM single-threaded) against ONNX
-// Runtime for Node and Web on the same weights, and square GEMMs (as 1x1
-// convs: y (n x n) = W (n x n) * x (n x n)) as GFLOP/s against the measured peak.
-// Each forward of ours takes turns with its ONNX Runtime counterpart's (timePaired).
+// Runtime for Node and Web and TF.js's conv2d / depthwiseConv2d on its WASM
+// backend (channels-last data, its output checked against ours first) on the
+// same weights, and square GEMMs (as 1x1 convs: y (n x n) = W (n x n) * x (n x n))
+// as GFLOP/s against the measured peak. Each forward of ours takes turns with
+// its counterparts' (native with ORT-node, WASM threaded with ORT-web and TF.js;
+// timePaired).
 // Prints medians and ratios and writes bench/results/conv-<date>.json.
 //
 //   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, nativePeak, peersDir, randomFloats, root, timeIt, timePaired, wt } from './common.mjs';
+import { benchOptions, loadTfjs, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'c1,c2,c3,c4' },
@@ -55,6 +58,32 @@ for (const [label, mod] of [['ort-node', 'onnxruntime-node'], ['ort-web', 'onnxr
   }
 }
 
+const tfjs = await loadTfjs(THREADS);
+
+/**
+ * The workload as a TF.js user runs it (channels-last data, the tensor made and
+ * the output read back per call, as ours copies in and out), or why it cannot be.
+ */
+function tfjsConv(c, x, weight, bias) {
+  if (!tfjs.tf) return { absent: tfjs.error };
+  const { tf } = tfjs;
+  const depthwise = c.groups === c.channels && c.out_channels === c.channels;
+  if (c.groups !== 1 && !depthwise) return { absent: `groups ${c.groups}: TF.js has no grouped conv2d` };
+  const k = c.kernel_size;
+  // (out, in / groups, k, k) -> [k, k, in, out] (conv2d) or [k, k, channels, 1] (depthwise)
+  const filter = tf.tidy(() => tf.transpose(tf.tensor4d(weight.data, weight.shape), depthwise ? [2, 3, 0, 1] : [2, 3, 1, 0]));
+  const b = tf.tensor1d(bias.data);
+  const nhwc = toNhwc(x.data, x.shape), shape = [c.N, c.H, c.W, c.channels];
+  const run = () => {
+    const input = tf.tensor4d(nhwc, shape);
+    const y = tf.tidy(() => tf.add(depthwise ? tf.depthwiseConv2d(input, filter, c.stride, c.padding) : tf.conv2d(input, filter, c.stride, c.padding), b));
+    const data = y.dataSync();
+    tf.dispose([input, y]);
+    return data;
+  };
+  return { run, version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd };
+}
+
 const rows = [];
 for (const wl of selected) {
   const { tensors, metadata } = wt.loadSafetensors(new Uint8Array(readFileSync(path.join(peersDir, `${wl.file}.weights.safetensors`))));
@@ -74,17 +103,27 @@ for (const wl of selected) {
     const input = { [session.inputNames[0]]: new ort.Tensor('float32', x.data, shape) };
     sessions[label] = () => session.run(input);
   }
+  const tf = tfjsConv(c, x, tensors.weight, tensors.bias);
   for (const [label, init, peer] of ours) {
     await wt.init(init);
     const y = wt.conv2d(x, tensors.weight, tensors.bias, convOpts);
+    if (label === 'native' && tf.run) {
+      const distance = nhwcDistance(tf.run(), y.data, y.shape);
+      if (!(distance <= 1e-5)) Object.assign(tf, { run: null, absent: `its output differs from ours (relative L2 ${distance.toExponential(2)})` });
+    }
     // Forward writes into one preallocated output (the `out` option), as a serving
     // loop would and as ONNX Runtime's arena does: fresh memory per call costs page
     // faults, which the kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(y.shape);
-    const [forward, peerForward] = await timePaired([() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out }), ...(sessions[peer] ? [sessions[peer]] : [])], REPEAT);
-    row.times[label] = { forward, forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT) };
-    if (peerForward !== undefined) row.times[peer] = { forward: peerForward, takingTurnsWith: label };
+    const fns = [() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out })];
+    const peerAt = sessions[peer] ? fns.push(sessions[peer]) - 1 : 0;
+    const tfjsAt = peer === 'ort-web' && tf.run ? fns.push(tf.run) - 1 : 0;
+    const times = await timePaired(fns, REPEAT);
+    row.times[label] = { forward: times[0], forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT) };
+    if (peerAt) row.times[peer] = { forward: times[peerAt], takingTurnsWith: label };
+    if (tfjsAt) row.times['tfjs-wasm'] = { forward: times[tfjsAt], version: tf.version, threads: tf.threads, simd: tf.simd, takingTurnsWith: label };
   }
+  if (!row.times['tfjs-wasm']) row.times['tfjs-wasm'] = { absent: tf.absent };
   rows.push(row);
 }
 
@@ -105,12 +144,12 @@ for (const n of gemmSizes) {
 
 const ms = (v) => (v === undefined ? '—' : v.toFixed(2));
 const ratio = (a, b) => (a === undefined || b === undefined ? '—' : `${(b / a).toFixed(2)}×`);
-console.log('workload | native fwd | wasm fwd | wasm-1t fwd | ort-node fwd | ort-web fwd | native f+b | native vs ort-node | wasm vs ort-web');
+console.log('workload | native fwd | wasm fwd | wasm-1t fwd | ort-node fwd | ort-web fwd | tfjs-wasm fwd | native f+b | native vs ort-node | wasm vs ort-web | wasm vs tfjs-wasm');
 for (const r of rows) {
   const t = r.times;
   console.log([r.workload, ms(t.native.forward), ms(t['wasm threaded'].forward), ms(t['wasm 1 thread'].forward), ms(t['ort-node']?.forward),
-    ms(t['ort-web']?.forward), ms(t.native.forwardBackward), ratio(t.native.forward, t['ort-node']?.forward),
-    ratio(t['wasm threaded'].forward, t['ort-web']?.forward)].join(' | '));
+    ms(t['ort-web']?.forward), ms(t['tfjs-wasm']?.forward), ms(t.native.forwardBackward), ratio(t.native.forward, t['ort-node']?.forward),
+    ratio(t['wasm threaded'].forward, t['ort-web']?.forward), ratio(t['wasm threaded'].forward, t['tfjs-wasm']?.forward)].join(' | '));
 }
 for (const g of gemm) {
   const pct = g.nativeFractionOfPeak ? ` (${(100 * g.nativeFractionOfPeak).toFixed(0)}% of the measured ${peak.toFixed(0)} GFLOP/s)` : '';

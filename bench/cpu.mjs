@@ -9,11 +9,10 @@
 //   node bench/cpu.mjs [--workloads b1,b2,b3,b4] [--repeat 10] [--threads 2] [--no-pytorch] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchOptions, median, nativePeak, peersDir, randomFloats, root, timeIt, timePaired, wt } from './common.mjs';
+import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
 import { createTfjsWTConv } from './peers/tfjs_wtconv.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
@@ -104,40 +103,6 @@ async function loadOrt() {
   return peers;
 }
 
-/** TF.js (core + its WASM backend, dev dependencies) on THREADS threads, or why not. */
-async function loadTfjs() {
-  try {
-    const tf = await import('@tensorflow/tfjs-core');
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const require = createRequire(import.meta.url);
-    wasm.setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + path.sep);
-    wasm.setThreadsCount(THREADS);
-    if (!(await tf.setBackend('wasm'))) return { error: "TF.js's wasm backend did not initialise" };
-    const threads = wasm.getThreadsCount();
-    return { tf, version: tf.version_core, threads, simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') };
-  } catch (e) {
-    return { error: e.message.split('\n')[0] };
-  }
-}
-
-/** x (n, c, h, w) as channels-last data, the layout a TF.js user holds. */
-function toNhwc(x, [n, c, h, w]) {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + ch] = x[(i * c + ch) * h * w + p];
-  return out;
-}
-
-/** Relative L2 distance between TF.js's NHWC output and ours (NCHW). */
-function nhwcDistance(nhwc, ours, [n, c, h, w]) {
-  let e2 = 0, r2 = 0;
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) {
-    const a = ours[(i * c + ch) * h * w + p], d = nhwc[(i * h * w + p) * c + ch] - a;
-    e2 += d * d;
-    r2 += a * a;
-  }
-  return Math.sqrt(e2 / r2);
-}
-
 function pytorchAvailable() {
   if (opts['no-pytorch']) return 'disabled (--no-pytorch)';
   if (!existsSync('/usr/bin/python3')) return 'absent: /usr/bin/python3 not found';
@@ -157,7 +122,7 @@ const ours = [
 ];
 
 const peers = await loadOrt();
-const tfjs = await loadTfjs();
+const tfjs = await loadTfjs(THREADS);
 const torchMissing = pytorchAvailable();
 const steps = selected.length * (ours.length + 4) + 2;
 const bar = new cliProgress.SingleBar({ format: 'bench [{bar}] {value}/{total} {task}', hideCursor: true }, cliProgress.Presets.shades_classic);
