@@ -3,16 +3,19 @@
 // eval forward and a training step (forward + backward, batch statistics) on
 // ours (native, WASM threaded, WASM single-threaded), the eval forward of the
 // exported ONNX model on ONNX Runtime for Node and Web, and both on PyTorch
-// (bench/peers/pytorch_wavemix.py, when /usr/bin/python3 has torch), same weights.
-// Each eval forward of ours takes turns, call by call, with its ONNX Runtime
-// counterpart's. Prints medians and ratios and writes bench/results/wavemix-<date>.json.
+// (bench/peers/pytorch_wavemix.py, when /usr/bin/python3 has torch), and the
+// model composed from TF.js ops on TF.js's WASM backend (bench/peers/tfjs_wavemix.mjs,
+// channels-last; its logits checked against ours first), same weights. Each eval
+// forward of ours takes turns with its counterparts' (native with ORT-node, WASM
+// threaded with ORT-web and TF.js). Prints medians and ratios and writes bench/results/wavemix-<date>.json.
 //
 //   node bench/wavemix.mjs [--repeat 10] [--threads 2] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, peersDir, root, timeIt, timePaired, wt } from './common.mjs';
+import { benchOptions, loadTfjs, peersDir, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
+import { createTfjsWaveMix } from './peers/tfjs_wavemix.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions();
 const FILE = 'wavemix_w1_n16d64l1';
@@ -42,6 +45,42 @@ for (const [label, mod, options] of [['ort-node', 'onnxruntime-node', { intraOpN
   peers[label] = () => session.run(input);
 }
 
+// Our logits (native): PyTorch's and TF.js's must match them.
+let ourLogits = null;
+{
+  await wt.init({ backend: 'native', threads: THREADS });
+  const model = new wt.WaveMix({
+    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
+    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
+  });
+  model.loadStateDict(tensors);
+  ourLogits = Float32Array.from(model.eval().forward(x).data);
+}
+
+// TF.js: the model composed from its ops, fed channels-last data (the tensor
+// made and the logits read back per call, as ours copies in and out).
+const tfjs = await loadTfjs(THREADS);
+let tfjsRun = null;
+if (tfjs.tf) {
+  const { tf } = tfjs;
+  const forwardTf = createTfjsWaveMix(tf, tensors, c);
+  const nhwc = toNhwc(x.data, shape);
+  tfjsRun = () => {
+    const input = tf.tensor4d(nhwc, [c.N, c.H, c.W, c.in_channels]);
+    const y = forwardTf(input);
+    const logits = y.dataSync();
+    tf.dispose([input, y]);
+    return logits;
+  };
+  const theirs = tfjsRun();
+  const scale = Math.max(...ourLogits.map(Math.abs));
+  const maxDiff = Math.max(...theirs.map((v, i) => Math.abs(v - ourLogits[i])));
+  if (!(maxDiff <= 1e-4 * scale)) {
+    tfjs.error = `its logits differ from ours by ${maxDiff} (scale ${scale}): not the same model`;
+    tfjsRun = null;
+  }
+}
+
 const times = {};
 for (const [label, init, peer] of [['native', { backend: 'native', threads: THREADS }, 'ort-node'], ['wasm threaded', { backend: 'wasm', threads: THREADS }, 'ort-web'], ['wasm 1 thread', { backend: 'wasm', threads: 1 }]]) {
   await wt.init(init);
@@ -51,31 +90,25 @@ for (const [label, init, peer] of [['native', { backend: 'native', threads: THRE
   });
   model.loadStateDict(tensors);
   model.eval();
-  const [evalForward, peerEval] = await timePaired([() => model.forward(x), ...(peers[peer] ? [peers[peer]] : [])], REPEAT);
-  times[label] = { evalForward };
-  if (peerEval !== undefined) times[peer] = { evalForward: peerEval, takingTurnsWith: label };
+  const fns = [() => model.forward(x)];
+  const peerAt = peers[peer] ? fns.push(peers[peer]) - 1 : 0;
+  const tfjsAt = peer === 'ort-web' && tfjsRun ? fns.push(tfjsRun) - 1 : 0;
+  const evals = await timePaired(fns, REPEAT);
+  times[label] = { evalForward: evals[0] };
+  if (peerAt) times[peer] = { evalForward: evals[peerAt], takingTurnsWith: label };
+  if (tfjsAt) times['tfjs-wasm'] = { evalForward: evals[tfjsAt], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: label };
   model.train();
   times[label].trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
   model.loadStateDict(tensors);  // undo the running-statistics updates
 }
 
 // PyTorch: the same model on the same input; its first logits must match ours.
-let ourLogits = null;
-{
-  await wt.init({ backend: 'native', threads: THREADS });
-  const model = new wt.WaveMix({
-    numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel, finalDim: c.final_dim,
-    level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0,
-  });
-  model.loadStateDict(tensors);
-  ourLogits = Array.from(model.eval().forward(x).data.subarray(0, c.num_classes));
-}
 try {
   if (!existsSync('/usr/bin/python3')) throw new Error('/usr/bin/python3 not found');
   execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
   const r = JSON.parse(execFileSync('/usr/bin/python3', [path.join(root, 'bench', 'peers', 'pytorch_wavemix.py'),
     path.join(peersDir, `${FILE}.weights.safetensors`), String(REPEAT), String(THREADS)], { encoding: 'utf8' }));
-  const scale = Math.max(...ourLogits.map(Math.abs));
+  const scale = Math.max(...ourLogits.subarray(0, c.num_classes).map(Math.abs));
   const maxDiff = Math.max(...r.eval_logits.map((v, i) => Math.abs(v - ourLogits[i])));
   if (!(maxDiff <= 1e-4 * scale)) throw new Error(`PyTorch's logits differ from ours by ${maxDiff} (scale ${scale}): not the same model`);
   times.pytorch = { evalForward: r.eval_forward_ms, trainStep: r.train_step_ms, version: r.torch };
@@ -92,7 +125,8 @@ for (const [label, t] of Object.entries(times)) {
   console.log(`  ${label.padEnd(14)} eval forward ${t.evalForward.toFixed(1).padStart(8)}${t.trainStep !== undefined ? `   training step ${t.trainStep.toFixed(1).padStart(8)}` : ''}`);
 }
 const ratio = (a, b) => (times[a] && times[b] ? (times[b].evalForward / times[a].evalForward).toFixed(2) : 'n/a');
-console.log(`  native vs ort-node: ${ratio('native', 'ort-node')}x; wasm threaded vs ort-web: ${ratio('wasm threaded', 'ort-web')}x (eval forward, > 1 is faster)`);
+if (!times['tfjs-wasm']) times['tfjs-wasm'] = { absent: tfjs.error };
+console.log(`  native vs ort-node: ${ratio('native', 'ort-node')}x; wasm threaded vs ort-web: ${ratio('wasm threaded', 'ort-web')}x, vs tfjs-wasm: ${ratio('wasm threaded', 'tfjs-wasm')}x (eval forward, > 1 is faster)`);
 if (times.pytorch?.trainStep) {
   console.log(`  vs PyTorch: eval forward native ${ratio('native', 'pytorch')}x; training step native ${(times.pytorch.trainStep / times.native.trainStep).toFixed(2)}x, wasm threaded ${(times.pytorch.trainStep / times['wasm threaded'].trainStep).toFixed(2)}x`);
 }
