@@ -18,7 +18,7 @@ const HAAR = [
 ];
 
 export function createTfjsWaveMix(tf, params, config) {
-  const { final_dim: d, depth, level, patch_size: patch, mult, ff_channel: ffChannel } = config;
+  const { final_dim: d, depth, level, patch_size: patch } = config;  // widths come from the weights' shapes
   const keep = (t) => tf.keep(t);
   const get = (name) => {
     if (!params[name]) throw new Error(`tfjs peer: no '${name}' in the state dict`);
@@ -77,7 +77,6 @@ export function createTfjsWaveMix(tf, params, config) {
     blocks.push({ wr: convFilter(`${p}reduction.weight`), br: vector(`${p}reduction.bias`), ffs });
   }
   const head = { w: keep(tf.tensor2d(get('pool.2.weight').data, get('pool.2.weight').shape)), b: vector('pool.2.bias') };
-  void mult, void ffChannel;  // fixed by the weights' shapes
 
   const gelu = (x) => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
   const bn = (x, s) => tf.batchNorm(x, s.mean, s.variance, s.offset, s.scale, 1e-5);
