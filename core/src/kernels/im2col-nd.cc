@@ -152,17 +152,17 @@ struct Window {
 class PhaseSplit {
  public:
   PhaseSplit(const ConvGeometry& g, int32_t width) : sw_(g.stride[2]), pw_(g.pad[2]), in_w_(g.in[2]), width_(width) {
-    lo_all_ = 0, hi_all_ = width;
+    int32_t lo_all = 0, hi_all = width;  // the columns inside every phase
     for (int32_t p = 0; p < sw_ && p < kCached; ++p) {
       range(p, &lo_[p], &hi_[p]);
-      lo_all_ = std::max(lo_all_, lo_[p]);
-      hi_all_ = std::min(hi_all_, hi_[p]);
+      lo_all = std::max(lo_all, lo_[p]);
+      hi_all = std::min(hi_all, hi_[p]);
     }
     // Vector blocks of 4 columns per phase: [v0_, v1_), inside every phase.
     v0_ = v1_ = 0;
-    if ((sw_ == 2 || sw_ == 4) && hi_all_ > lo_all_) {
-      v0_ = lo_all_;
-      v1_ = v0_ + (hi_all_ - v0_) / 4 * 4;
+    if ((sw_ == 2 || sw_ == 4) && hi_all > lo_all) {
+      v0_ = lo_all;
+      v1_ = v0_ + (hi_all - v0_) / 4 * 4;
     }
   }
 
@@ -212,7 +212,7 @@ class PhaseSplit {
   }
   int32_t sw_, pw_, in_w_, width_;
   int32_t lo_[kCached], hi_[kCached];
-  int32_t lo_all_, hi_all_, v0_, v1_;
+  int32_t v0_, v1_;
 };
 
 }  // namespace
