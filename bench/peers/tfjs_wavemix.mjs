@@ -4,7 +4,7 @@
 //   convolutions    conv2d ([k, k, in, out] filters), conv2dTranspose for the
 //                   4x4 stride-2 upsampling ('same' padding is PyTorch's padding 1 there)
 //   Haar DWT        depthwiseConv2d with the four 2x2 filters (channel c*4 + band,
-//                   see tfjs_wtconv.mjs); the first 1x1 conv of each feed-forward
+//                   haarAnalysisFilter of tfjs_wtconv.mjs); the first 1x1 conv of each feed-forward
 //                   takes its input channels in that order (its weight's columns
 //                   permuted once) instead of a gather into cat(LL, details)
 //   GELU            x / 2 * (1 + erf(x / sqrt 2)); BatchNorm with running statistics
@@ -12,10 +12,7 @@
 // createTfjsWaveMix(tf, params, config) -> forward(x: tf.Tensor4D NHWC) -> tf.Tensor2D logits,
 // config as bench/wavemix.mjs reads it from the peer file (snake_case).
 
-const HAAR = [
-  [[0.5, 0.5, 0.5, 0.5], [0.5, 0.5, -0.5, -0.5]],
-  [[0.5, -0.5, 0.5, -0.5], [0.5, -0.5, -0.5, 0.5]],
-];
+import { haarAnalysisFilter } from './tfjs_wtconv.mjs';
 
 export function createTfjsWaveMix(tf, params, config) {
   const { final_dim: d, depth, level, patch_size: patch } = config;  // widths come from the weights' shapes
@@ -24,22 +21,16 @@ export function createTfjsWaveMix(tf, params, config) {
     if (!params[name]) throw new Error(`tfjs peer: no '${name}' in the state dict`);
     return params[name];
   };
-  // (out, in, k, k) -> [k, k, in, out]
+  // One permutation serves both: Conv2d (out, in, k, k) -> conv2d's [k, k, in, out],
+  // ConvTranspose2d (in, out, k, k) -> conv2dTranspose's [k, k, out, in].
   const convFilter = (name) => keep(tf.tidy(() => tf.transpose(tf.tensor4d(get(name).data, get(name).shape), [2, 3, 1, 0])));
-  // ConvTranspose2d (in, out, k, k) -> conv2dTranspose's [k, k, out, in]
-  const convTFilter = (name) => keep(tf.tidy(() => tf.transpose(tf.tensor4d(get(name).data, get(name).shape), [2, 3, 1, 0])));
   const vector = (name) => keep(tf.tensor1d(get(name).data));
   const batchNorm = (prefix) => ({
     mean: vector(`${prefix}.running_mean`), variance: vector(`${prefix}.running_var`),
     offset: vector(`${prefix}.bias`), scale: vector(`${prefix}.weight`),
   });
-  const analysisKernel = (channels, bands) => keep(tf.tidy(() => {
-    const f = new Float32Array(4 * channels * bands);
-    for (let r = 0; r < 2; r++) for (let col = 0; col < 2; col++) for (let ch = 0; ch < channels; ch++) for (let b = 0; b < bands; b++) f[((r * 2 + col) * channels + ch) * bands + b] = HAAR[r][col][b];
-    return tf.tensor4d(f, [2, 2, channels, bands]);
-  }));
   const quarter = d / 4;
-  const analysis = analysisKernel(quarter, 4), analysisLL = analysisKernel(quarter, 1);
+  const analysis = keep(haarAnalysisFilter(tf, quarter, 4)), analysisLL = keep(haarAnalysisFilter(tf, quarter, 1));
   // The first 1x1 conv's filter, its input channels in the DWT's order: channel
   // c*4 + band is PyTorch's LL channel c (band 0) or detail channel d/4 + c*3 + band - 1.
   const bandOrderFilter = (name) => keep(tf.tidy(() => {
@@ -69,7 +60,7 @@ export function createTfjsWaveMix(tf, params, config) {
       ffs.push({
         w0: bandOrderFilter(`${ff}.0.weight`), b0: vector(`${ff}.0.bias`),
         w3: convFilter(`${ff}.3.weight`), b3: vector(`${ff}.3.bias`),
-        w4: convTFilter(`${ff}.4.weight`), b4: vector(`${ff}.4.bias`),
+        w4: convFilter(`${ff}.4.weight`), b4: vector(`${ff}.4.bias`),
         out: get(`${ff}.4.weight`).shape[1],
         bn: batchNorm(`${ff}.5`),
       });

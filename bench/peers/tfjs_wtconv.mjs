@@ -21,6 +21,16 @@ const ANALYSIS = [
   [[0.5, -0.5, 0.5, -0.5], [0.5, -0.5, -0.5, 0.5]],
 ];
 
+/**
+ * The Haar analysis as a depthwise filter [2, 2, channels, bands] (stride 2):
+ * output channel c * bands + b is band b of channel c (all four, or LL alone).
+ */
+export function haarAnalysisFilter(tf, channels, bands) {
+  const f = new Float32Array(4 * channels * bands);
+  for (let r = 0; r < 2; r++) for (let col = 0; col < 2; col++) for (let ch = 0; ch < channels; ch++) for (let b = 0; b < bands; b++) f[((r * 2 + col) * channels + ch) * bands + b] = ANALYSIS[r][col][b];
+  return tf.tensor4d(f, [2, 2, channels, bands]);
+}
+
 /** Depthwise kernel [k, k, C, 1] from a (C, 1, k, k) PyTorch weight. */
 function depthwiseKernel(tf, w) {
   const [c, , k] = w.shape;
@@ -29,13 +39,8 @@ function depthwiseKernel(tf, w) {
 
 export function createTfjsWTConv(tf, params, { channels: c, kernelSize: k, levels }) {
   const keep = (t) => tf.keep(t);
-  const analysisKernel = (bands) => tf.tidy(() => {
-    const f = new Float32Array(2 * 2 * c * bands);
-    for (let r = 0; r < 2; r++) for (let col = 0; col < 2; col++) for (let ch = 0; ch < c; ch++) for (let b = 0; b < bands; b++) f[((r * 2 + col) * c + ch) * bands + b] = ANALYSIS[r][col][b];
-    return tf.tensor4d(f, [2, 2, c, bands]);
-  });
-  const analysis = keep(analysisKernel(4));
-  const analysisLL = keep(analysisKernel(1));
+  const analysis = keep(haarAnalysisFilter(tf, c, 4));
+  const analysisLL = keep(haarAnalysisFilter(tf, c, 1));
   // Synthesis: sub-pixel p = dy * 2 + dx of a block is sum_b ANALYSIS[dy][dx][b] * band_b
   // (the transform is orthogonal and symmetric): [bands] x S with S[b][p].
   const s = new Float32Array(16);
