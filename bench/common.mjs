@@ -70,6 +70,17 @@ export async function timePaired(fns, repeat, block = 3) {
   return times.map(median);
 }
 
+/**
+ * Ours and its counterparts taking turns (timePaired): `peers` maps a label to
+ * its call, or to null where that peer is absent or not paired with this run of
+ * ours. Returns the medians keyed 'ours' and each label timed.
+ */
+export async function timeWithPeers(ours, peers, repeat) {
+  const present = Object.entries(peers).filter(([, fn]) => fn);
+  const times = await timePaired([ours, ...present.map(([, fn]) => fn)], repeat);
+  return Object.fromEntries([['ours', times[0]], ...present.map(([label], i) => [label, times[i + 1]])]);
+}
+
 /** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */
 export function randomFloats(size, seed) {
   const x = new Float32Array(size);

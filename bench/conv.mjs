@@ -6,14 +6,14 @@
 // same weights, and square GEMMs (as 1x1 convs: y (n x n) = W (n x n) * x (n x n))
 // as GFLOP/s against the measured peak. Each forward of ours takes turns with
 // its counterparts' (native with ORT-node, WASM threaded with ORT-web and TF.js;
-// timePaired).
+// timeWithPeers).
 // Prints medians and ratios and writes bench/results/conv-<date>.json.
 //
 //   node bench/conv.mjs [--workloads c1,c2,c3,c4] [--gemm 512,1024] [--repeat 10] [--threads 2] [--out FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, loadTfjs, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
+import { benchOptions, loadTfjs, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'c1,c2,c3,c4' },
@@ -115,13 +115,13 @@ for (const wl of selected) {
     // loop would and as ONNX Runtime's arena does: fresh memory per call costs page
     // faults, which the kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(y.shape);
-    const fns = [() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out })];
-    const peerAt = sessions[peer] ? fns.push(sessions[peer]) - 1 : 0;
-    const tfjsAt = peer === 'ort-web' && tf.run ? fns.push(tf.run) - 1 : 0;
-    const times = await timePaired(fns, REPEAT);
-    row.times[label] = { forward: times[0], forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT) };
-    if (peerAt) row.times[peer] = { forward: times[peerAt], takingTurnsWith: label };
-    if (tfjsAt) row.times['tfjs-wasm'] = { forward: times[tfjsAt], version: tf.version, threads: tf.threads, simd: tf.simd, takingTurnsWith: label };
+    const times = await timeWithPeers(() => wt.conv2d(x, tensors.weight, tensors.bias, { ...convOpts, out }), {
+      ...(peer ? { [peer]: sessions[peer] ?? null } : {}),
+      'tfjs-wasm': peer === 'ort-web' ? tf.run : null,
+    }, REPEAT);
+    row.times[label] = { forward: times.ours, forwardBackward: await timeIt(() => wt.conv2dBackward(x, tensors.weight, tensors.bias, y, convOpts), REPEAT) };
+    if (times[peer] !== undefined) row.times[peer] = { forward: times[peer], takingTurnsWith: label };
+    if (times['tfjs-wasm'] !== undefined) row.times['tfjs-wasm'] = { forward: times['tfjs-wasm'], version: tf.version, threads: tf.threads, simd: tf.simd, takingTurnsWith: label };
   }
   if (!row.times['tfjs-wasm']) row.times['tfjs-wasm'] = { absent: tf.absent };
   rows.push(row);

@@ -3,7 +3,7 @@
 // layer composed from TF.js ops on TF.js's WASM backend (bench/peers/tfjs_wtconv.mjs,
 // its output checked against ours first) and PyTorch, in one run, on the same
 // weights; each forward of ours takes turns with its counterparts' (native with
-// ORT-node, WASM threaded with ORT-web and TF.js; timePaired). Prints medians and
+// ORT-node, WASM threaded with ORT-web and TF.js; timeWithPeers). Prints medians and
 // ratios and writes bench/results/cpu-<date>.json.
 //
 //   node bench/cpu.mjs [--workloads b1,b2,b3,b4] [--repeat 10] [--threads 2] [--no-pytorch] [--out FILE]
@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
+import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
 import { createTfjsWTConv } from './peers/tfjs_wtconv.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
@@ -196,14 +196,14 @@ for (const wl of selected) {
     // kernel serialises across threads. Gradients are allocated per call.
     const out = wt.Tensor.zeros(gy.shape);
     const peer = sessions[b.peer];
-    const fns = [() => layer.forward(x, out)];
-    const peerAt = peer ? fns.push(peer.run) - 1 : 0;
-    const tfjsAt = b.peer === 'ort-web' && tfjsRun ? fns.push(tfjsRun) - 1 : 0;
-    const times = await timePaired(fns, REPEAT);
-    const forward = times[0];
-    if (peerAt) row.times[b.peer] = { forward: times[peerAt], version: peer.version, takingTurnsWith: b.label };
-    if (tfjsAt) {
-      row.times['tfjs-wasm'] = { forward: times[tfjsAt], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: b.label };
+    const times = await timeWithPeers(() => layer.forward(x, out), {
+      ...(b.peer ? { [b.peer]: peer?.run ?? null } : {}),
+      'tfjs-wasm': b.peer === 'ort-web' ? tfjsRun : null,
+    }, REPEAT);
+    const forward = times.ours;
+    if (times[b.peer] !== undefined) row.times[b.peer] = { forward: times[b.peer], version: peer.version, takingTurnsWith: b.label };
+    if (times['tfjs-wasm'] !== undefined) {
+      row.times['tfjs-wasm'] = { forward: times['tfjs-wasm'], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: b.label };
     }
     const total = await timeIt(() => {
       layer.forward(x, out);

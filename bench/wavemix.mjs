@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, loadTfjs, peersDir, root, timeIt, timePaired, toNhwc, wt } from './common.mjs';
+import { benchOptions, loadTfjs, peersDir, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
 import { createTfjsWaveMix } from './peers/tfjs_wavemix.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions();
@@ -90,13 +90,13 @@ for (const [label, init, peer] of [['native', { backend: 'native', threads: THRE
   });
   model.loadStateDict(tensors);
   model.eval();
-  const fns = [() => model.forward(x)];
-  const peerAt = peers[peer] ? fns.push(peers[peer]) - 1 : 0;
-  const tfjsAt = peer === 'ort-web' && tfjsRun ? fns.push(tfjsRun) - 1 : 0;
-  const evals = await timePaired(fns, REPEAT);
-  times[label] = { evalForward: evals[0] };
-  if (peerAt) times[peer] = { evalForward: evals[peerAt], takingTurnsWith: label };
-  if (tfjsAt) times['tfjs-wasm'] = { evalForward: evals[tfjsAt], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: label };
+  const evals = await timeWithPeers(() => model.forward(x), {
+    ...(peer ? { [peer]: peers[peer] ?? null } : {}),
+    'tfjs-wasm': peer === 'ort-web' ? tfjsRun : null,
+  }, REPEAT);
+  times[label] = { evalForward: evals.ours };
+  if (evals[peer] !== undefined) times[peer] = { evalForward: evals[peer], takingTurnsWith: label };
+  if (evals['tfjs-wasm'] !== undefined) times['tfjs-wasm'] = { evalForward: evals['tfjs-wasm'], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: label };
   model.train();
   times[label].trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
   model.loadStateDict(tensors);  // undo the running-statistics updates
