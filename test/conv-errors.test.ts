@@ -40,6 +40,12 @@ const CASES: [string, wt.WTConvErrorCode, () => unknown][] = [
   ['convTranspose2d outputPadding >= stride and dilation', 'E_ARG', () => wt.convTranspose2d(x, randomTensor([4, 2, 3, 3], 1), null, { stride: 2, outputPadding: 2 })],
   ['convTranspose2d weight for other channels', 'E_SHAPE', () => wt.convTranspose2d(x, randomTensor([3, 2, 3, 3], 1), null)],
   ['convTranspose2d padding larger than the output', 'E_SHAPE', () => wt.convTranspose2d(randomTensor([1, 1, 1, 1], 1), randomTensor([1, 1, 1, 1], 2), null, { padding: 1 })],
+  ["convTranspose2d option 'scale' of the wrong shape", 'E_SHAPE', () => wt.convTranspose2d(x, randomTensor([4, 3, 4, 4], 1), null, { stride: 2, scale: randomTensor([4], 2) })],
+  ["convTranspose2d option 'residual' of the wrong shape", 'E_SHAPE', () => wt.convTranspose2d(x, randomTensor([4, 3, 4, 4], 1), null, { stride: 2, residual: randomTensor([2, 3, 16, 16], 2) })],
+  ["convTranspose2d option 'residual' sharing memory with 'out'", 'E_ARG', () => {
+    const y = randomTensor([2, 3, 18, 18], 2);
+    return wt.convTranspose2d(x, randomTensor([4, 3, 4, 4], 1), null, { stride: 2, out: y, residual: y });
+  }],
   ['convTranspose2d groups not dividing the channels', 'E_ARG', () => wt.convTranspose2d(x, randomTensor([4, 2, 3, 3], 1), null, { groups: 3 })],
   ['P with the wrong shape', 'E_SHAPE', () => wt.dclsConstructKernel(dw, randomTensor([2, 3, 2, 5], 1), dcls)],
   ['P with 4 position axes', 'E_SHAPE', () => wt.dclsConstructKernel(dw, randomTensor([4, 3, 2, 4], 1), dcls)],
@@ -74,7 +80,7 @@ const CORE: [string, wt.WTConvErrorCode, KernelName, KernelArg[]][] = [
   ['negative padding', 'E_ARG', 'conv3dBackward', [1, 1, 4, 4, 4, 1, 2, 2, 2, 1, 1, 1, -1, 0, 0, 1, 1, 1, 1, f(64), f(8), f(27), o(64), null, null]],
   ['kernel larger than the padded input', 'E_SHAPE', 'conv2dForward', [1, 1, 4, 4, 1, 9, 3, 1, 1, 1, 1, 1, 1, 1, f(16), f(27), null, o(16)]],
   ['missing x', 'E_ARG', 'conv2dForward', [1, 1, 4, 4, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, null, f(9), null, o(16)]],
-  ['output padding too large', 'E_ARG', 'convTranspose2dForward', [1, 1, 4, 4, 1, 3, 3, 2, 2, 0, 0, 2, 0, 1, 1, 1, f(16), f(9), null, o(100)]],
+  ['output padding too large', 'E_ARG', 'convTranspose2dForward', [1, 1, 4, 4, 1, 3, 3, 2, 2, 0, 0, 2, 0, 1, 1, 1, f(16), f(9), null, null, null, o(100)]],
   ['more than 2^22 unfolded rows', 'E_SHAPE', 'conv1dForward', [1, 4097, 1024, 1, 1024, 1, 0, 1, 1, f(4097 * 1024), f(4097 * 1024), null, o(1)]],
   ['unknown version', 'E_ARG', 'dclsConstructForward', [2, 3, 2, 4, 7, 7, 1, 2, f(24), f(48), null, o(294)]],
   ['gauss without SIG', 'E_ARG', 'dclsConstructForward', [2, 3, 2, 4, 7, 7, 1, 1, f(24), f(48), null, o(294)]],

@@ -166,6 +166,14 @@ for (const b of BACKENDS) {
         if (!winogradRefs.has(i)) winogradRefs.set(i, convTranspose2dReference(x, w, bias, opts));
         const ref = winogradRefs.get(i)!;
         expectParity(wt.convTranspose2d(x, w, bias, opts), new wt.Tensor(Float32Array.from(ref.y), ref.shape), 'y');
+        // each output channel scaled, then the bias and a residual added, in the same pass
+        const scale = randomTensor([c.cout], 900 + i), residual = randomTensor(ref.shape, 1000 + i);
+        const plane = ref.shape[2] * ref.shape[3];
+        const want = ref.y.map((v, j) => {
+          const o = Math.floor(j / plane) % c.cout;
+          return scale.data[o] * (v - bias.data[o]) + bias.data[o] + residual.data[j];
+        });
+        expectParity(wt.convTranspose2d(x, w, bias, { ...opts, scale, residual }), new wt.Tensor(Float32Array.from(want), ref.shape), 'y scaled, with a residual');
         // grad x: the conv with the same weight and geometry applied to grad y
         const gy = randomTensor(ref.shape, 800 + i);
         const gx = convReference(gy, w, null, { stride: c.s, padding: c.p, dilation: [1, 1], groups: c.g });

@@ -59,6 +59,8 @@ for (const b of BACKENDS) {
         m.loadStateDict(split(t));
 
         expectParity(m.eval().forward(t.x), t['eval.y'], 'eval.y');
+        // inference with the BatchNorms folded into the transposed convs, from training mode too
+        expectParity(m.train().predict(t.x), t['eval.y'], 'eval.y (predict)');
 
         const y = m.train().forward(t.x);
         expectParity(y, t['train.y'], 'train.y');

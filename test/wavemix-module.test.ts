@@ -103,6 +103,29 @@ describe('WaveMix modules (native)', () => {
     expect(m.forward(randomTensor([1, 1, 16, 16], 3)).shape).toEqual([1, 4]);
   });
 
+  it('predict() is the eval forward in any mode, leaves the running stats, and keeps nothing for backward()', () => {
+    const m = new wt.WaveMix({ numClasses: 4, depth: 2, finalDim: 16, ffChannel: 8, level: 2, patchSize: 2, inChannels: 1, dropout: 0.5, seed: 9 });
+    const x = randomTensor([4, 1, 16, 16], 2);
+    m.forward(x);  // running statistics away from their init
+    const stats = Array.from(m.stateDict()['layers.0.feedforward2.5.running_var'].data);
+    const evalY = Array.from(m.eval().forward(x).data);
+    m.train();
+    const p1 = m.predict(x);
+    expect(m.training).toBe(true);
+    expect(Array.from(m.stateDict()['layers.0.feedforward2.5.running_var'].data)).toEqual(stats);
+    const scale = Math.max(...evalY.map(Math.abs));
+    p1.data.forEach((v, i) => expect(Math.abs(v - evalY[i])).toBeLessThanOrEqual(1e-5 * scale));
+    expect(Array.from(m.predict(x).data)).toEqual(Array.from(p1.data));  // no dropout
+    expect(() => m.backward(wt.tensor(Array(16).fill(1), [4, 4]))).toThrow(/predict\(\) keeps nothing/);
+    const block = new wt.WaveMixBlock({ level: 2, finalDim: 8, ffChannel: 4, dropout: 0, seed: 1 });
+    const xb = randomTensor([2, 8, 8, 8], 3);
+    block.forward(xb);
+    const blockEval = Array.from(block.eval().forward(xb).data);
+    const blockScale = Math.max(...blockEval.map(Math.abs));
+    block.predict(xb).data.forEach((v, i) => expect(Math.abs(v - blockEval[i])).toBeLessThanOrEqual(1e-5 * blockScale));
+    expect(() => block.backward(randomTensor([2, 8, 8, 8], 4))).toThrow(/predict\(\) keeps nothing/);
+  });
+
   it('activations are reused between calls, never what a caller holds: logits and a lone block\'s output stay valid', () => {
     const m = new wt.WaveMix({ numClasses: 3, depth: 2, finalDim: 8, ffChannel: 8, level: 1, patchSize: 2, inChannels: 1, dropout: 0, seed: 4 }).eval();
     const x1 = randomTensor([2, 1, 8, 8], 5), x2 = randomTensor([2, 1, 8, 8], 6);

@@ -683,8 +683,8 @@ bool run_conv_transpose2d_fixture(const SafetensorsFile& f) {
   const Floats xv = get(f, "x"), wv = get(f, "weight"), bv = bias ? get(f, "bias") : Floats(), gy = get(f, "grad_y");
   Floats y(f.at("y").data.size()), gx(xv.size()), gw(wv.size()), gb(bv.size());
   expect_status(wtconv_conv_transpose2d_forward(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.oph,
-                                                c.opw, c.dh, c.dw, c.groups, xv.data(), wv.data(),
-                                                bias ? bv.data() : nullptr, y.data()),
+                                                c.opw, c.dh, c.dw, c.groups, xv.data(), wv.data(), nullptr,
+                                                bias ? bv.data() : nullptr, nullptr, y.data()),
                 WTCONV_OK, "conv_transpose2d forward");
   expect_parity(y, getd(f, "y"), "y");
   Floats plain;
@@ -1035,12 +1035,27 @@ void random_conv_transpose2d(Rng& rng) {
   Floats w = rng.tensor(static_cast<size_t>(c.cin) * (c.cout / c.groups) * c.kh * c.kw), b = rng.tensor(bias ? c.cout : 0);
   Floats y(static_cast<size_t>(c.n) * c.cout * c.out_h() * c.out_w());
   expect_status(wtconv_conv_transpose2d_forward(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.oph,
-                                                c.opw, c.dh, c.dw, c.groups, x.data(), w.data(),
-                                                bias ? b.data() : nullptr, y.data()),
+                                                c.opw, c.dh, c.dw, c.groups, x.data(), w.data(), nullptr,
+                                                bias ? b.data() : nullptr, nullptr, y.data()),
                 WTCONV_OK, "forward");
   Vec xd = widen(x), wd = widen(w), bd = widen(b);
   auto f = [&] { return ref_conv_transpose2d(c, xd, wd, bias ? &bd : nullptr); };
   expect_parity(y, f(), "y");
+  {  // each output channel scaled, then the bias and a residual added, in the same pass
+    const Floats scale = rng.tensor(c.cout), residual = rng.tensor(y.size());
+    Floats ys(y.size());
+    expect_status(wtconv_conv_transpose2d_forward(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw,
+                                                  c.oph, c.opw, c.dh, c.dw, c.groups, x.data(), w.data(), scale.data(),
+                                                  bias ? b.data() : nullptr, residual.data(), ys.data()),
+                  WTCONV_OK, "forward, scaled with a residual");
+    Vec want = ref_conv_transpose2d(c, xd, wd, nullptr);
+    const size_t plane = static_cast<size_t>(c.out_h()) * c.out_w();
+    for (size_t i = 0; i < want.size(); ++i) {
+      const size_t o = i / plane % c.cout;
+      want[i] = scale[o] * want[i] + (bias ? b[o] : 0.0) + residual[i];
+    }
+    expect_parity(ys, want, "y scaled, with a residual");
+  }
   const Floats gy = rng.tensor(y.size());
   Floats gx(x.size()), gw(w.size()), gb(b.size());
   expect_status(wtconv_conv_transpose2d_backward(c.n, c.cin, c.h, c.w, c.cout, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.oph,
@@ -1356,7 +1371,7 @@ std::vector<BadCall> invalid_calls() {
       {"conv2d: x NULL", WTCONV_E_ARG, [=] { return wtconv_conv2d_forward(1, 2, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, nullptr, x, nullptr, y); }},
       {"conv1d: stride 0", WTCONV_E_ARG, [=] { return wtconv_conv1d_forward(1, 2, 8, 2, 3, 0, 1, 1, 1, x, x, nullptr, y); }},
       {"conv3d: negative padding", WTCONV_E_ARG, [=] { return wtconv_conv3d_forward(1, 1, 4, 4, 4, 1, 3, 3, 3, 1, 1, 1, -1, 1, 1, 1, 1, 1, 1, x, x, nullptr, y); }},
-      {"conv_transpose2d: output padding >= stride and dilation", WTCONV_E_ARG, [=] { return wtconv_conv_transpose2d_forward(1, 2, 4, 4, 2, 3, 3, 2, 2, 1, 1, 2, 0, 1, 1, 1, x, x, nullptr, y); }},
+      {"conv_transpose2d: output padding >= stride and dilation", WTCONV_E_ARG, [=] { return wtconv_conv_transpose2d_forward(1, 2, 4, 4, 2, 3, 3, 2, 2, 1, 1, 2, 0, 1, 1, 1, x, x, nullptr, nullptr, nullptr, y); }},
       {"dcls: dims 4", WTCONV_E_ARG, [=] { return wtconv_dcls_construct_forward(4, 2, 1, 3, 5, 5, 1, 0, x, x, nullptr, y); }},
       {"dcls: gauss without SIG", WTCONV_E_ARG, [=] { return wtconv_dcls_construct_forward(2, 2, 1, 3, 5, 5, 1, 1, x, x, nullptr, y); }},
       {"wavelet filters: id 0", WTCONV_E_ARG, [=] { return wtconv_wavelet_filters(0, y); }},

@@ -88,6 +88,21 @@ function batchNorm(s: State, name: string, x: Tensor, training: boolean, out?: T
   });
 }
 
+/**
+ * BatchNorm `name` in eval mode after a layer whose bias is `bias`, folded into
+ * that layer: bn(layer(x)) = scale * (layer without its bias)(x) + shift, with
+ * scale = weight / sqrt(running_var + eps) and shift = bias_bn + scale * (bias - running_mean).
+ */
+function foldBatchNorm(s: State, name: string, bias: Tensor, scale: Tensor, shift: Tensor): void {
+  const gamma = s.params[`${name}.weight`].data, beta = s.params[`${name}.bias`].data;
+  const mean = s.buffers[`${name}.running_mean`].data, variance = s.buffers[`${name}.running_var`].data;
+  for (let o = 0; o < scale.data.length; o++) {
+    const k = gamma[o] / Math.sqrt(variance[o] + BN_EPS);
+    scale.data[o] = k;
+    shift.data[o] = beta[o] + k * (bias.data[o] - mean[o]);
+  }
+}
+
 function addInto(grads: Record<string, Tensor>, name: string, g: Tensor): void {
   const have = grads[name];
   if (!have) {
@@ -265,6 +280,24 @@ export class WaveMixBlock {
 
   /** y = block(x) for x (N, finalDim, H, W), H and W divisible by 2^level. */
   forward(x: Tensor): Tensor {
+    return this.run(x, false, null);
+  }
+
+  /**
+   * Inference: block(x) as in eval mode (running statistics, no dropout)
+   * whatever the mode, each BatchNorm folded into the transposed conv before
+   * it instead of running as a pass of its own. Keeps nothing for backward().
+   */
+  predict(x: Tensor): Tensor {
+    return this.run(x, true, null);
+  }
+
+  /** predict(x) + x, the sum written by the last transposed conv (WaveMix's residual stack). */
+  predictResidual(x: Tensor): Tensor {
+    return this.run(x, true, x);
+  }
+
+  private run(x: Tensor, inference: boolean, residual: Tensor | null): Tensor {
     const [n, ch, h, w] = nchw(x, 'x');
     const { level, finalDim: d, dropout: p } = this.config;
     if (ch !== d) fail('E_SHAPE', `x: expected ${d} channels (finalDim), got shape [${x.shape.join(', ')}]`);
@@ -290,19 +323,27 @@ export class WaveMixBlock {
       const g = gelu(a, { out: A.get(`${l}.g`, a.shape) });
       let dOut = g;
       let mask: Tensor | null = null;
-      if (this.training && p > 0) {
+      if (this.training && p > 0 && !inference) {
         ({ y: dOut, mask } = dropout(g, { p, seed: Math.floor(this.rng.next() * 2 ** 32) }));
       }
       const c = conv2d(dOut, P[`${ff}.3.weight`], P[`${ff}.3.bias`], { out: A.get(`${l}.c`, [n, ffChannel, hl, wl]) });
       const cout = l === 1 ? d : d / 2;
       const tShape = [n, cout, 2 * hl, 2 * wl];
-      const t = convTranspose2d(c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], { stride: 2, padding: 1, out: A.get(`${l}.t`, tShape) });
       const out = l > 1 || this.reuseOutput ? A.get(`${l}.y`, tShape) : undefined;
+      if (inference) {
+        const scale = A.get(`${l}.scale`, [cout]), shift = A.get(`${l}.shift`, [cout]);
+        foldBatchNorm(this.state, `${ff}.5`, P[`${ff}.4.bias`], scale, shift);
+        upper = convTranspose2d(c, P[`${ff}.4.weight`], shift, {
+          stride: 2, padding: 1, scale, out, ...(l === 1 && residual ? { residual } : {}),
+        });
+        continue;
+      }
+      const t = convTranspose2d(c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], { stride: 2, padding: 1, out: A.get(`${l}.t`, tShape) });
       const { y, saved: bn } = batchNorm(this.state, `${ff}.5`, t, this.training, out);
       ffs.push({ view, input, w0, a, mask, d: dOut, c, t, bn, concat: upper });
       upper = y;
     }
-    this.saved = { x, r, ffs };
+    this.saved = inference ? null : { x, r, ffs };
     return upper!;
   }
 
@@ -315,7 +356,7 @@ export class WaveMixBlock {
 
   /** backward() into `grads` (summing where a key is already there); returns the gradient of x. */
   accumulate(gradY: Tensor, grads: Record<string, Tensor>, keyX = false): Tensor {
-    if (!this.saved) fail('E_STATE', 'WaveMixBlock.backward: call forward(x) first');
+    if (!this.saved) fail('E_STATE', 'WaveMixBlock.backward: call forward(x) first (predict() keeps nothing for backward)');
     const { x, r, ffs } = this.saved;
     const { level, finalDim: d } = this.config;
     const P = this.params;
@@ -449,6 +490,19 @@ export class WaveMix {
 
   /** Logits (N, numClasses) of images x (N, inChannels, H, W); H / patchSize and W / patchSize divisible by 2^level. */
   forward(x: Tensor): Tensor {
+    return this.run(x, false);
+  }
+
+  /**
+   * Inference: the logits as in eval mode (running statistics, no dropout)
+   * whatever the mode, with each block's last BatchNorm and residual sum folded
+   * into its transposed conv (WaveMixBlock.predict). Keeps nothing for backward().
+   */
+  predict(x: Tensor): Tensor {
+    return this.run(x, true);
+  }
+
+  private run(x: Tensor, inference: boolean): Tensor {
     const [, ch, h, w] = nchw(x, 'x');
     const { inChannels, patchSize: ps, level } = this.config;
     if (ch !== inChannels) fail('E_SHAPE', `x: expected ${inChannels} channels (inChannels), got shape [${x.shape.join(', ')}]`);
@@ -464,21 +518,25 @@ export class WaveMix {
     const c1 = conv2d(c0, P['conv.1.weight'], P['conv.1.bias'], { padding: 1, out: A.get('c1', [n, d / 2, h, w]) });
     const c2 = conv2d(c1, P['conv.2.weight'], P['conv.2.bias'], { stride: ps, out: A.get('c2', [n, d, h / ps, w / ps]) });
     const g = gelu(c2, { out: A.get('g', c2.shape) });
-    const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training, A.get('y', c2.shape));
+    const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training && !inference, A.get('y', c2.shape));
     let cur = y;
     for (const block of this.layers) {
+      if (inference) {
+        cur = block.predictResidual(cur);
+        continue;
+      }
       const out = block.forward(cur);
       cur = add(out, cur, out);  // in place: the block keeps no reference to its output
     }
     const pooled = globalAvgPool2d(cur);
     const logits = linear(pooled, P['pool.2.weight'], P['pool.2.bias']);
-    this.saved = { x, c0, c1, c2, bn, g, last: cur, pooled };
+    this.saved = inference ? null : { x, c0, c1, c2, bn, g, last: cur, pooled };
     return logits;
   }
 
   /** Gradients of sum(gradY * logits) for the last forward(), keyed 'x' and the parameter names. */
   backward(gradY: Tensor): Record<string, Tensor> {
-    if (!this.saved) fail('E_STATE', 'WaveMix.backward: call forward(x) first');
+    if (!this.saved) fail('E_STATE', 'WaveMix.backward: call forward(x) first (predict() keeps nothing for backward)');
     const { x, c0, c1, c2, bn, g, last, pooled } = this.saved;
     const P = this.params;
     const grads: Record<string, Tensor> = {};

@@ -30,6 +30,16 @@ export interface ConvTranspose2dOptions {
   stride?: IntOption;
   /** Forward only: a tensor of the output's shape to write into (see ConvOptions.out). */
   out?: Tensor;
+  /**
+   * Forward only: output channel o is multiplied by scale[o] (shape [C_out])
+   * before the bias is added, in the same pass: an eval-mode BatchNorm folded in.
+   */
+  scale?: Tensor;
+  /**
+   * Forward only: a tensor of the output's shape added to the output in the
+   * same pass (a skip connection); it must not share memory with `out`.
+   */
+  residual?: Tensor;
   padding?: IntOption;
   /** Extra rows / columns at the bottom / right of the output (smaller than stride or dilation). */
   outputPadding?: IntOption;
@@ -196,8 +206,13 @@ function planTranspose(x: unknown, weight: unknown, bias: unknown, opts: unknown
 /** F.conv_transpose2d: x (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw), bias (C_out) or null. */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvTranspose2dOptions): Tensor {
   const p = planTranspose(x, weight, bias, opts);
-  const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias });
-  current().run('convTranspose2dForward', [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
+  const scale = opts?.scale === undefined ? null : expectShape(opts.scale, [p.outShape[1]], "option 'scale'");
+  const residual = opts?.residual === undefined ? null : expectShape(opts.residual, p.outShape, "option 'residual'");
+  const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias, "option 'scale'": scale, "option 'residual'": residual });
+  current().run('convTranspose2dForward', [
+    ...p.args, new In(x.data), new In(weight.data), scale ? new In(scale.data) : null, p.bias ? new In(p.bias.data) : null,
+    residual ? new In(residual.data) : null, new Out(y.data),
+  ]);
   return y;
 }
 

@@ -159,12 +159,15 @@ WTCONV_API wtconv_status wtconv_conv3d_backward(
     float* grad_bias);
 /* PyTorch's F.conv_transpose2d: x (n, cin, h, w), weight (cin, cout / groups, kh, kw),
  * output (n, cout, (h - 1) s - 2 p + d (k - 1) + output_pad + 1, ...);
- * output_pad must be smaller than the stride or the dilation. */
+ * output_pad must be smaller than the stride or the dilation. The forward pass
+ * computes y[:, o] = channel_scale[o] * conv_transpose2d(x, weight)[:, o] + bias[o]
+ * + residual[:, o] (an eval-mode BatchNorm folded in, then a skip connection);
+ * channel_scale, bias and residual (y's shape, not overlapping y) may be null. */
 WTCONV_API wtconv_status wtconv_conv_transpose2d_forward(
     int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
     int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,
     int32_t output_pad_w, int32_t dilation_h, int32_t dilation_w, int32_t groups, const float* x,
-    const float* weight, const float* bias, float* y);
+    const float* weight, const float* channel_scale, const float* bias, const float* residual, float* y);
 WTCONV_API wtconv_status wtconv_conv_transpose2d_backward(
     int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
     int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,

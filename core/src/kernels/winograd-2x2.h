@@ -146,12 +146,15 @@ WTCONV_INLINE void winograd_input(const float* even, const float* odd, ptrdiff_t
 // Y of `count` tiles side by side from their sums of products m[uv * m_stride + b],
 // plus `bias`: tile b writes out0 (its first row) and out1 (its second; null
 // when that row is not wanted) at columns (2b + dx) * step, for the first
-// `columns` (<= 2 count) of those columns.
+// `columns` (<= 2 count) of those columns. With res0 / res1 (null, or rows laid
+// out as out0 / out1 and not overlapping them), their values are added too.
 template <typename F>
 WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t count, int32_t columns, float bias,
-                                   float* out0, float* out1, ptrdiff_t step) {
+                                   float* out0, float* out1, ptrdiff_t step, const float* res0 = nullptr,
+                                   const float* res1 = nullptr) {
   constexpr int kProducts = F::kAlpha * F::kAlpha;
   float* const out[2] = {out0, out1};
+  const float* const res[2] = {res0, res1};
   const int rows = out1 != nullptr ? 2 : 1;
   const int32_t full = columns / 2 < count ? columns / 2 : count;  // tiles with both columns wanted
   for (int32_t b = 0; full >= 4; b += 4) {
@@ -161,17 +164,23 @@ WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t coun
     winograd_detail::output_tiles<F, simd::f4>(mm, simd::f4{bias, bias, bias, bias}, y);
     for (int dy = 0; dy < rows; ++dy) {
       if (step == 1) {  // the two columns of each tile side by side: two vector stores
-        simd::store4(out[dy] + 2 * b, simd::interleave_low(y[dy][0], y[dy][1]));
-        simd::store4(out[dy] + 2 * b + 4, simd::interleave_high(y[dy][0], y[dy][1]));
+        simd::f4 low = simd::interleave_low(y[dy][0], y[dy][1]), high = simd::interleave_high(y[dy][0], y[dy][1]);
+        if (res[dy] != nullptr) {
+          low = low + simd::load4(res[dy] + 2 * b);
+          high = high + simd::load4(res[dy] + 2 * b + 4);
+        }
+        simd::store4(out[dy] + 2 * b, low);
+        simd::store4(out[dy] + 2 * b + 4, high);
         continue;
       }
       float lanes[2][4];
       simd::store4(lanes[0], y[dy][0]);
       simd::store4(lanes[1], y[dy][1]);
-      float* o = out[dy] + 2 * b * step;
-      for (int l = 0; l < 4; ++l, o += 2 * step) {
-        o[0] = lanes[0][l];
-        o[step] = lanes[1][l];
+      const ptrdiff_t at = 2 * b * step;
+      for (int l = 0; l < 4; ++l) {
+        const ptrdiff_t c0 = at + 2 * l * step, c1 = c0 + step;
+        out[dy][c0] = res[dy] != nullptr ? lanes[0][l] + res[dy][c0] : lanes[0][l];
+        out[dy][c1] = res[dy] != nullptr ? lanes[1][l] + res[dy][c1] : lanes[1][l];
       }
     }
     if (b + 4 == full) break;
@@ -181,7 +190,10 @@ WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t coun
     for (int uv = 0; uv < kProducts; ++uv) mm[uv] = m[uv * m_stride + b];
     winograd_detail::output_tiles<F, float>(mm, bias, y);
     for (int dy = 0; dy < rows; ++dy) {
-      for (int dx = 0; dx < 2 && 2 * b + dx < columns; ++dx) out[dy][(2 * b + dx) * step] = y[dy][dx];
+      for (int dx = 0; dx < 2 && 2 * b + dx < columns; ++dx) {
+        const ptrdiff_t c = (2 * b + dx) * step;
+        out[dy][c] = res[dy] != nullptr ? y[dy][dx] + res[dy][c] : y[dy][dx];
+      }
     }
   }
 }

@@ -362,6 +362,21 @@ wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, co
   return ThreadPool::instance().parallel_for(static_cast<size_t>(batch) * channels, 0, body);
 }
 
+wtconv_status channel_affine(int32_t batch, int32_t channels, size_t plane, const float* scale, const float* bias,
+                             const float* residual, float* y) {
+  auto body = [&](size_t begin, size_t end, void*) {
+    for (size_t p = begin; p < end; ++p) {
+      const float s = scale != nullptr ? scale[p % channels] : 1.0f;
+      const float b = bias != nullptr ? bias[p % channels] : 0.0f;
+      float* row = y + p * plane;
+      const float* res = residual != nullptr ? residual + p * plane : nullptr;
+      for (size_t i = 0; i < plane; ++i) row[i] = s * row[i] + b + (res != nullptr ? res[i] : 0.0f);
+    }
+    return WTCONV_OK;
+  };
+  return ThreadPool::instance().parallel_for(static_cast<size_t>(batch) * channels, 0, body);
+}
+
 wtconv_status run_conv_forward(const ConvGeometry& g, const float* x, const float* weight,
                                const float* bias, float* y) {
   WTCONV_CHECK(check_pointer(x, "x"));

@@ -44,6 +44,9 @@ wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const f
 // y[:, c] += bias[c].
 wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, const float* bias,
                                float* y);
+// y[:, c] = scale[c] * y[:, c] + bias[c] + residual[:, c]; scale, bias and residual may each be null.
+wtconv_status channel_affine(int32_t batch, int32_t channels, size_t plane, const float* scale, const float* bias,
+                             const float* residual, float* y);
 
 // The C ABI's conv{1,2,3}d entry points share these: they validate pointers
 // and run forward / backward for a geometry.

@@ -6,7 +6,11 @@
 // sub-pixel form (phases below), which has no fold, and in Winograd form when
 // the kernel is twice the stride; the weight gradient of a kernel a multiple of
 // the stride in sub-pixel form too (weight-grad-phases-nchw.h). weight is
-// (in, out / groups, kh, kw) as in PyTorch.
+// (in, out / groups, kh, kw) as in PyTorch. The forward pass may scale each
+// output channel and add a residual in the same pass (an inference-time
+// BatchNorm folded in, then a skip connection): the scale is folded into the
+// weights where a form transforms them anyway (sub-pixel, Winograd), and the
+// residual added where the outputs are written.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -46,8 +50,8 @@ struct PhaseAxis {
 wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
                                       int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph,
                                       int32_t pw, int32_t oh, int32_t ow, int32_t groups,
-                                      const float* x, const float* weight, const float* bias,
-                                      float* y) {
+                                      const float* x, const float* weight, const float* channel_scale,
+                                      const float* bias, const float* residual, float* y) {
   const int32_t cin_g = cin / groups, cout_g = cout / groups;
   const int32_t phases = sh * sw;
   const int32_t max_taps = ((kh + sh - 1) / sh) * ((kw + sw - 1) / sw);
@@ -127,7 +131,9 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
       const size_t width = j1 - j0;
       const int32_t taps = ay.taps * ax.taps;
       const int32_t k = cin_g * taps;
-      float* yg = y + (static_cast<size_t>(img) * cout + static_cast<size_t>(grp) * cout_g) * out_plane;
+      const size_t yg_at = (static_cast<size_t>(img) * cout + static_cast<size_t>(grp) * cout_g) * out_plane;
+      float* yg = y + yg_at;
+      const float* rg = residual != nullptr ? residual + yg_at : nullptr;
       // Column j of the phase's grid is (q0 + j / count, q0 + j % count); the tile
       // [j0, j1) is walked as row segments from (first_row, first_col).
       const int32_t first_row = static_cast<int32_t>(j0 / ax.count);
@@ -153,7 +159,8 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
         for (int32_t o = 0; o < cout_g; ++o) {
           const float b = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
           float* yo = yg + static_cast<size_t>(o) * out_plane;
-          for_each_output([&](size_t, size_t at) { yo[at] = b; });
+          const float* ro = rg != nullptr ? rg + static_cast<size_t>(o) * out_plane : nullptr;
+          for_each_output([&](size_t, size_t at) { yo[at] = ro != nullptr ? b + ro[at] : b; });
         }
         continue;
       }
@@ -169,9 +176,10 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
             const float* wc = weight + (static_cast<size_t>(grp) * cin_g + c) * cout_g * kh * kw;
             for (int32_t o = 0; o < cout_g; ++o) {
               const float* wo = wc + static_cast<size_t>(o) * kh * kw;
+              const float scale = channel_scale != nullptr ? channel_scale[grp * cout_g + o] : 1.0f;
               float* dst = phase_weight + static_cast<size_t>(o) * kp + static_cast<size_t>(c) * py.taps * px.taps;
               for (int32_t ty = 0; ty < py.taps; ++ty) {
-                for (int32_t tx = 0; tx < px.taps; ++tx) *dst++ = wo[(py.r + sh * ty) * kw + px.r + sw * tx];
+                for (int32_t tx = 0; tx < px.taps; ++tx) *dst++ = scale * wo[(py.r + sh * ty) * kw + px.r + sw * tx];
               }
             }
           }
@@ -234,7 +242,12 @@ wtconv_status conv_transpose2d_phases(int32_t n, int32_t cin, int32_t h, int32_t
         const float b0 = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
         const float* po = product + static_cast<size_t>(o) * width;
         float* yo = yg + static_cast<size_t>(o) * out_plane;
-        for_each_output([&](size_t j, size_t at) { yo[at] = po[j] + b0; });
+        if (rg != nullptr) {
+          const float* ro = rg + static_cast<size_t>(o) * out_plane;
+          for_each_output([&](size_t j, size_t at) { yo[at] = po[j] + b0 + ro[at]; });
+        } else {
+          for_each_output([&](size_t j, size_t at) { yo[at] = po[j] + b0; });
+        }
       }
     }
     return WTCONV_OK;
@@ -262,7 +275,8 @@ bool winograd_applies(bool input_gradient, int32_t groups, int32_t cin_g, int32_
 wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout,
                                         int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
                                         int32_t ow, int32_t groups, const float* x, const float* weight,
-                                        const float* bias, float* y) {
+                                        const float* channel_scale, const float* bias, const float* residual,
+                                        float* y) {
   const int32_t kh = 2 * sh, kw = 2 * sw, cin_g = cin / groups, cout_g = cout / groups;
   auto grid_of = [&](int32_t phase) {
     const int32_t ry = phase / sw, rx = phase % sw;
@@ -274,10 +288,12 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
     const float* k = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
     const float* top = k + (ry + sh) * kw;  // the taps of x[q - 1]: ry + sh, rx + sw
     const float* bottom = k + ry * kw;
-    WinogradF2K2::filter(top[rx + sw], top[rx], bottom[rx + sw], bottom[rx], u, stride);
+    const float s = channel_scale != nullptr ? channel_scale[grp * cout_g + o] : 1.0f;
+    WinogradF2K2::filter(s * top[rx + sw], s * top[rx], s * bottom[rx + sw], s * bottom[rx], u, stride);
   };
-  return winograd_conv_nchw<WinogradF2K2>(WinogradShape{n, cin, h, w, cout, oh, ow, groups, sh * sw}, x, bias, y,
-                                          grid_of, filter);
+  WinogradShape shape{n, cin, h, w, cout, oh, ow, groups, sh * sw};
+  shape.residual = residual;
+  return winograd_conv_nchw<WinogradF2K2>(shape, x, bias, y, grid_of, filter);
 }
 
 // Its input gradient is the conv with the same kernel at stride s: along an
@@ -351,7 +367,7 @@ wtconv_status wtconv_conv_transpose2d_forward(
     int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
     int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,
     int32_t output_pad_w, int32_t dilation_h, int32_t dilation_w, int32_t groups, const float* x,
-    const float* weight, const float* bias, float* y) {
+    const float* weight, const float* channel_scale, const float* bias, const float* residual, float* y) {
   ConvGeometry g;
   WTCONV_CHECK(geometry(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, output_pad_h,
                         output_pad_w, dilation_h, dilation_w, groups, &g));
@@ -360,13 +376,16 @@ wtconv_status wtconv_conv_transpose2d_forward(
   WTCONV_CHECK(check_pointer(y, "y"));
   if (winograd_applies(false, groups, cin / groups, cout / groups, kh, kw, stride_h, stride_w, dilation_h, dilation_w)) {
     return conv_transpose2d_winograd(n, cin, h, w, cout, stride_h, stride_w, pad_h, pad_w, g.in[1], g.in[2], groups,
-                                     x, weight, bias, y);
+                                     x, weight, channel_scale, bias, residual, y);
   }
   if ((stride_h > 1 || stride_w > 1) && dilation_h == 1 && dilation_w == 1) {
     return conv_transpose2d_phases(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, g.in[1],
-                                   g.in[2], groups, x, weight, bias, y);
+                                   g.in[2], groups, x, weight, channel_scale, bias, residual, y);
   }
   WTCONV_CHECK(conv_backward_input_nd(g, x, weight, y));
+  if (channel_scale != nullptr || residual != nullptr) {
+    return channel_affine(n, cout, g.in_plane(), channel_scale, bias, residual, y);
+  }
   if (bias != nullptr) WTCONV_CHECK(add_channel_bias(n, cout, g.in_plane(), bias, y));
   return ok();
 }

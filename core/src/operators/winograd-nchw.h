@@ -40,6 +40,7 @@ struct WinogradGrid {
 struct WinogradShape {
   int32_t n, cin, h, w, cout, oh, ow, groups, grids;
   int32_t step_y = 1, step_x = 1, off_y = 0, off_x = 0;
+  const float* residual = nullptr;  // added to every output when set (y's shape, not overlapping y)
 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
@@ -234,13 +235,17 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
           const float bias_o = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
           const float* mo = m + static_cast<size_t>(o) * width;
           for (int32_t img = img0; img < img1; ++img) {
-            float* yo = y + (static_cast<size_t>(img) * s.cout + static_cast<size_t>(grp) * cout_g + o) * out_plane +
-                        (gr.out_col + gr.step_x * 2 * b0);
+            const size_t yo = (static_cast<size_t>(img) * s.cout + static_cast<size_t>(grp) * cout_g + o) * out_plane +
+                              (gr.out_col + gr.step_x * 2 * b0);
             for (int32_t a = a0; a < a1 && 2 * a < gr.rows; ++a) {
-              float* out0 = yo + static_cast<size_t>(gr.out_row + gr.step_y * 2 * a) * s.ow;
-              float* out1 = 2 * a + 1 < gr.rows ? out0 + static_cast<size_t>(gr.step_y) * s.ow : nullptr;
+              const size_t at0 = yo + static_cast<size_t>(gr.out_row + gr.step_y * 2 * a) * s.ow;
+              const size_t at1 = at0 + static_cast<size_t>(gr.step_y) * s.ow;
+              const bool second = 2 * a + 1 < gr.rows;
+              const float* res = s.residual;
               const size_t t = (static_cast<size_t>(img - img0) * rows + (a - a0)) * row_tiles;
-              winograd_output<F>(mo + t, m_floats, (columns + 1) / 2, columns, bias_o, out0, out1, gr.step_x);
+              winograd_output<F>(mo + t, m_floats, (columns + 1) / 2, columns, bias_o, y + at0, second ? y + at1 : nullptr,
+                                 gr.step_x, res != nullptr ? res + at0 : nullptr,
+                                 res != nullptr && second ? res + at1 : nullptr);
             }
           }
         }
