@@ -1,5 +1,6 @@
 // Picks the ISA variant of the padded-plane depthwise kernels once, from what
-// the CPU supports (natively); WebAssembly has the one SIMD128 variant.
+// the CPU supports (natively), and per call by the plane's width where the
+// widest variant loses on narrow planes; WebAssembly has the one SIMD128 variant.
 #include "depthwise-conv2d-padded.h"
 
 namespace wtconv {
@@ -9,20 +10,37 @@ namespace {
 struct PaddedKernels {
   decltype(&baseline::dwconv2d_padded_forward) forward;
   decltype(&baseline::dwconv2d_padded_backward_weight) backward_weight;
+  // For planes narrower than the thresholds below: the AVX2 kernels where the
+  // AVX-512 ones are picked (elsewhere the same as above).
+  decltype(&baseline::dwconv2d_padded_forward) forward_narrow;
+  decltype(&baseline::dwconv2d_padded_backward_weight) backward_weight_narrow;
 };
+
+// Plane widths from which the 16-lane AVX-512 kernels are picked over the
+// 8-lane AVX2 ones (1 thread, k = 3, 5, 7, bench/kernels on an AVX-512 Zen
+// core): the forward kernel from 9 columns on (AVX-512 at 0.7-0.9x of AVX2 at
+// 7 and 8 columns, 1.0-1.8x from 12); the weight gradient, whose reductions
+// span twice the lanes, from 28 (0.35-0.45x at 7 and 8, 0.7-1.0x up to 24,
+// 0.8-1.1x from 28 to 56, 1.0-1.3x from 64). On WTConv b4 (planes 56 to 7)
+// forward + backward ran 1.03x faster than with AVX-512 throughout.
+constexpr int32_t kAvx512ForwardMinWidth = 9;
+constexpr int32_t kAvx512BackwardWeightMinWidth = 28;
 
 PaddedKernels pick() {
 #if defined(WTCONV_PADDED_KERNEL_VARIANTS)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    return {avx512::dwconv2d_padded_forward, avx512::dwconv2d_padded_backward_weight};
+    return {avx512::dwconv2d_padded_forward, avx512::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
+            avx2::dwconv2d_padded_backward_weight};
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {avx2::dwconv2d_padded_forward, avx2::dwconv2d_padded_backward_weight};
+    return {avx2::dwconv2d_padded_forward, avx2::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
+            avx2::dwconv2d_padded_backward_weight};
   }
 #endif
-  return {baseline::dwconv2d_padded_forward, baseline::dwconv2d_padded_backward_weight};
+  return {baseline::dwconv2d_padded_forward, baseline::dwconv2d_padded_backward_weight,
+          baseline::dwconv2d_padded_forward, baseline::dwconv2d_padded_backward_weight};
 }
 
 const PaddedKernels& kernels() {
@@ -34,12 +52,15 @@ const PaddedKernels& kernels() {
 
 void dwconv2d_padded_forward(const PaddedPlane& in, int32_t k, const float* weight, float scale,
                              float* out, int32_t out_stride) {
-  kernels().forward(in, k, weight, scale, out, out_stride);
+  const PaddedKernels& kk = kernels();
+  (in.w >= kAvx512ForwardMinWidth ? kk.forward : kk.forward_narrow)(in, k, weight, scale, out, out_stride);
 }
 
 void dwconv2d_padded_backward_weight(const PaddedPlane& in, int32_t k, const float* grad_out,
                                      int32_t go_stride, double* grad_weight) {
-  kernels().backward_weight(in, k, grad_out, go_stride, grad_weight);
+  const PaddedKernels& kk = kernels();
+  (in.w >= kAvx512BackwardWeightMinWidth ? kk.backward_weight : kk.backward_weight_narrow)(in, k, grad_out, go_stride,
+                                                                                          grad_weight);
 }
 
 }  // namespace wtconv
