@@ -119,6 +119,23 @@ bool check_case(int h, int w, int k) {
 // views (row-major, or transposed when `trans_*`), against a double-precision
 // sum; with a row bias also bit for bit against the GEMM without it followed
 // by a pass adding it.
+// gemm_packed_a_offset() against gemm_pack_a_whole() and gemm_packed_a_for_each().
+bool check_packed_a_offsets(int m, int k) {
+  const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
+  std::vector<float> a(static_cast<size_t>(m) * k);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i + 1);
+  std::vector<float> packed(gemm_packed_a_floats(kernel, m, k));
+  gemm_pack_a_whole(kernel, m, k, MatrixView{a.data(), k, 1}, packed.data());
+  bool ok = true;
+  gemm_packed_a_for_each(kernel, m, k, [&](int32_t i, int32_t p, size_t at) {
+    const size_t offset = gemm_packed_a_offset(kernel, m, k, i, p);
+    const float want = i < m ? a[static_cast<size_t>(i) * k + p] : 0.0f;
+    if (offset != at || packed[offset] != want) ok = false;
+  });
+  if (!ok) std::fprintf(stderr, "gemm_packed_a_offset: wrong for m %d, k %d\n", m, k);
+  return ok;
+}
+
 bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate, bool with_bias) {
   const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
   const std::vector<float> a = random_vector(static_cast<size_t>(m) * k);
@@ -240,6 +257,9 @@ int main(int argc, char** argv) {
     }
     int gemm_cases = 0;
     for (const int m : {1, 5, 6, 7, 13, 96, 97, 200}) {
+      for (const int k : {1, 3, 64, 255, 257, 600}) {
+        if (!check_packed_a_offsets(m, k)) return 1;
+      }
       for (const int n : {1, 8, 15, 16, 33, 257, 300}) {
         for (const int k : {1, 3, 64, 255, 257, 600}) {
           const int variant = gemm_cases++;

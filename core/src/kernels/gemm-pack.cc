@@ -118,11 +118,6 @@ namespace {
 
 int32_t round_up_to(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
 
-// Where block (ic, pc) (mc rows) of gemm_pack_a_whole's layout starts.
-size_t whole_a_block(const GemmMicrokernel& kernel, int32_t k, int32_t ic, int32_t mc, int32_t pc) {
-  return static_cast<size_t>(ic) * k + static_cast<size_t>(round_up_to(mc, kernel.mr)) * pc;
-}
-
 // The blocked loops. An operand given whole (whole_a: gemm_pack_a_whole's
 // layout; whole_b: gemm_packed_b_floats's) is read where it lies, the other is
 // packed block by block into the scratch.
@@ -157,7 +152,7 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
         const int32_t mc = std::min(kMc, m - ic);
         const float* pa = packed_a;
         if (whole_a != nullptr) {
-          pa = whole_a + whole_a_block(kernel, k, ic, mc, pc);
+          pa = whole_a + gemm_packed_a_block(kernel, k, ic, mc, pc);
         } else {
           gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
         }
@@ -182,7 +177,7 @@ void gemm_pack_a_whole(const GemmMicrokernel& kernel, int32_t m, int32_t k, Matr
     for (int32_t pc = 0; pc < k; pc += kKc) {
       const int32_t kc = std::min(kKc, k - pc);
       gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride},
-                  packed + whole_a_block(kernel, k, ic, mc, pc));
+                  packed + gemm_packed_a_block(kernel, k, ic, mc, pc));
     }
   }
 }

@@ -124,6 +124,18 @@ void gemm_packed_a_for_each(const GemmMicrokernel& kernel, int32_t m, int32_t k,
     }
   }
 }
+// Where block (ic, pc) (mc rows) of gemm_pack_a_whole()'s layout starts, and
+// where it puts element (i, p) of an m x k A (i < round_up(m, mr)).
+inline size_t gemm_packed_a_block(const GemmMicrokernel& kernel, int32_t k, int32_t ic, int32_t mc, int32_t pc) {
+  return static_cast<size_t>(ic) * k + static_cast<size_t>((mc + kernel.mr - 1) / kernel.mr * kernel.mr) * pc;
+}
+inline size_t gemm_packed_a_offset(const GemmMicrokernel& kernel, int32_t m, int32_t k, int32_t i, int32_t p) {
+  const int32_t ic = i / gemm_blocking::kMc * gemm_blocking::kMc, pc = p / gemm_blocking::kKc * gemm_blocking::kKc;
+  const int32_t mc = m - ic < gemm_blocking::kMc ? m - ic : gemm_blocking::kMc;
+  const size_t kc = static_cast<size_t>(k - pc < gemm_blocking::kKc ? k - pc : gemm_blocking::kKc);
+  const size_t mr = static_cast<size_t>(kernel.mr), row = static_cast<size_t>(i - ic);
+  return gemm_packed_a_block(kernel, k, ic, mc, pc) + row / mr * kc * mr + static_cast<size_t>(p - pc) * mr + row % mr;
+}
 // gemm_with() with A already packed (same results, bit for bit).
 void gemm_with_packed_a(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k,
                         const float* packed_a, MatrixView b, float* c, ptrdiff_t ldc,

@@ -293,6 +293,7 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
   };
   WinogradShape shape{n, cin, h, w, cout, oh, ow, groups, sh * sw};
   shape.residual = residual;
+  shape.summed_major = true;  // weight (in, out / groups, kh, kw)
   return winograd_conv_nchw<WinogradF2K2>(shape, x, bias, y, grid_of, filter);
 }
 

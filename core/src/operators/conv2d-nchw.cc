@@ -61,7 +61,8 @@ wtconv_status conv2d_winograd_backward_input(const ConvGeometry& g, const float*
     const float turned[9] = {k[8], k[7], k[6], k[5], k[4], k[3], k[2], k[1], k[0]};
     WinogradF2K3::filter(turned, u, stride);
   };
-  const WinogradShape shape{g.batch, g.out_channels, g.out[1], g.out[2], g.in_channels, g.in[1], g.in[2], g.groups, 1};
+  WinogradShape shape{g.batch, g.out_channels, g.out[1], g.out[2], g.in_channels, g.in[1], g.in[2], g.groups, 1};
+  shape.summed_major = true;  // the summed rows are weight's output channels, its outer index
   return winograd_conv_nchw<WinogradF2K3>(shape, grad_y, nullptr, grad_x, [&](int32_t) { return grid; }, filter);
 }
 

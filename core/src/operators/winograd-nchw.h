@@ -8,8 +8,8 @@
 // transposed convolution sums several sampled planes of its input ("sources",
 // stacked along the GEMMs' k) into one grid. The transformed weights are
 // computed once per call, shared by the threads (a first parallel region over
-// panels of output channels); then tasks (group, images, tile rows, tile
-// columns) run every grid. Each output is written once, sums run in a fixed
+// chunks of the weight, read in memory order); then tasks (group, images, tile
+// rows, tile columns) run every grid. Each output is written once, sums run in a fixed
 // order.
 #pragma once
 
@@ -41,6 +41,10 @@ struct WinogradShape {
   int32_t n, cin, h, w, cout, oh, ow, groups, grids;
   int32_t step_y = 1, step_x = 1, off_y = 0, off_x = 0;
   const float* residual = nullptr;  // added to every output when set (y's shape, not overlapping y)
+  // The weight holds each summed row's output channels together (a transposed
+  // conv's (in, out, ...)), rather than each output channel's summed rows: the
+  // transformed weights are computed in that order, reading it sequentially.
+  bool summed_major = false;
 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
@@ -118,21 +122,35 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   const size_t window_floats = round_up(static_cast<size_t>(block_n) * k_rows * window_plane, 16);
   const size_t in_plane = static_cast<size_t>(s.h) * s.w, out_plane = static_cast<size_t>(s.oh) * s.ow;
   // Every group's U_uv for every grid, computed where packing would put them:
-  // tasks (group, panel of mr output channels).
+  // tasks (group, chunk of the weight's outer index), each reading its part of
+  // the weight in memory order; the padding rows of the last panel are zero.
   ThreadPool& pool = ThreadPool::instance();
-  const int32_t panels = (cout_g + kernel.mr - 1) / kernel.mr;
+  const int32_t padded_m = static_cast<int32_t>(round_up(static_cast<size_t>(cout_g), static_cast<size_t>(kernel.mr)));
+  const int32_t outer = s.summed_major ? k_rows : cout_g;
+  const int32_t outer_chunk = std::max<int32_t>(1, outer / static_cast<int32_t>(task_target()));
+  const int32_t outer_chunks = (outer + outer_chunk - 1) / outer_chunk;
   auto fill = [&](size_t begin, size_t end, void*) {
     for (size_t task = begin; task < end; ++task) {
-      const int32_t grp = static_cast<int32_t>(task / panels), panel = static_cast<int32_t>(task % panels);
+      const int32_t grp = static_cast<int32_t>(task / outer_chunks);
+      const int32_t lo = static_cast<int32_t>(task % outer_chunks) * outer_chunk, hi = std::min(outer, lo + outer_chunk);
       float* packed = static_cast<float*>(pool.shared()) + grp * group_weights;
-      gemm_packed_a_for_each(kernel, cout_g, k_rows, [&](int32_t o, int32_t c, size_t at) {
-        float* dst = packed + at;
+      auto one = [&](int32_t o, int32_t c) {
+        float* dst = packed + gemm_packed_a_offset(kernel, cout_g, k_rows, o, c);
         if (o >= cout_g) {
           for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
           return;
         }
         for (int32_t g = 0; g < s.grids; ++g) filter(grp, g, o, c, dst + g * kProducts * packed_stride, packed_stride);
-      }, panel, panel + 1);
+      };
+      if (s.summed_major) {
+        for (int32_t c = lo; c < hi; ++c) {
+          for (int32_t o = 0; o < padded_m; ++o) one(o, c);
+        }
+      } else {
+        for (int32_t o = lo; o < (hi == cout_g ? padded_m : hi); ++o) {
+          for (int32_t c = 0; c < k_rows; ++c) one(o, c);
+        }
+      }
     }
     return WTCONV_OK;
   };
@@ -254,7 +272,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     return WTCONV_OK;
   };
   const size_t scratch = kProducts * (v_floats + m_floats) + window_floats;
-  return pool.parallel_for_shared(sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * panels, fill,
+  return pool.parallel_for_shared(sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * outer_chunks, fill,
                                   static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x, sizeof(float) * scratch,
                                   body);
 }
