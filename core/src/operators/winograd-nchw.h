@@ -9,8 +9,8 @@
 // stacked along the GEMMs' k) into one grid. The transformed weights are
 // computed once per call, shared by the threads (a first parallel region over
 // chunks of the weight, read in memory order); then tasks (group, images, tile
-// rows, tile columns) run every grid. Each output is written once, sums run in a fixed
-// order.
+// rows, tile columns) run every grid. Each output is written once, sums run in
+// a fixed order.
 #pragma once
 
 #include <algorithm>
