@@ -306,7 +306,7 @@ const convT = fc.record({
   d: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
   p: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
   op: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
-  bias: fc.boolean(), seed,
+  bias: fc.boolean(), fused: fc.boolean(), seed,
 }).map((c) => {
   // output_padding < max(stride, dilation); output size >= 1.
   const op = c.op.map((v, a) => Math.min(v, Math.max(c.s[a], c.d[a]) - 1));
@@ -326,6 +326,16 @@ function runConvT(c: ConvTCase): void {
   const y = wt.convTranspose2d(x, w, b, g);
   expect(y.shape).toEqual(convTranspose2dReference(x, w, b, g).shape);
   close(y.data, f(), 'y');
+  if (c.fused) {  // a per-channel scale and a residual, in the same pass
+    const scale = randomTensor([c.coutG * c.groups], c.seed + 4), residual = randomTensor([...y.shape], c.seed + 5);
+    const plain = convTranspose2dReference(x, w, null, g).y;
+    const plane = y.shape[2] * y.shape[3];
+    const want = plain.map((v, i) => {
+      const o = Math.floor(i / plane) % (c.coutG * c.groups);
+      return scale.data[o] * v + (b ? b.data[o] : 0) + residual.data[i];
+    });
+    close(wt.convTranspose2d(x, w, b, { ...g, scale, residual }).data, want, 'y scaled, with a residual');
+  }
   const gy = randomTensor([...y.shape], c.seed + 3);
   const gr = wt.convTranspose2dBackward(x, w, b, gy, g);
   checkGrads(f, gy.data, [['x', x.data, gr.x.data], ['weight', w.data, gr.weight.data], ...(b ? [['bias', b.data, gr.bias!.data] as [string, Float32Array, Float32Array]] : [])], c.seed);
