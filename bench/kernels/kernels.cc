@@ -115,10 +115,6 @@ bool check_case(int h, int w, int k) {
   return ok && close(b[0][0], ll, 1, "haar LL", 0, h, w);
 }
 
-// C = [C +] A * B [+ row bias] with A (m x k) and B (k x n) read through strided
-// views (row-major, or transposed when `trans_*`), against a double-precision
-// sum; with a row bias also bit for bit against the GEMM without it followed
-// by a pass adding it.
 // gemm_packed_a_offset() against gemm_pack_a_whole() and gemm_packed_a_for_each().
 bool check_packed_a_offsets(int m, int k) {
   const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
@@ -136,6 +132,10 @@ bool check_packed_a_offsets(int m, int k) {
   return ok;
 }
 
+// C = [C +] A * B [+ row bias] with A (m x k) and B (k x n) read through strided
+// views (row-major, or transposed when `trans_*`), against a double-precision
+// sum; with a row bias also bit for bit against the GEMM without it followed
+// by a pass adding it.
 bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate, bool with_bias) {
   const GemmMicrokernel& kernel = isa::kGemmMicrokernel;
   const std::vector<float> a = random_vector(static_cast<size_t>(m) * k);
