@@ -349,28 +349,19 @@ wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const f
   return ThreadPool::instance().parallel_for(static_cast<size_t>(channels), 0, body);
 }
 
-wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, const float* bias,
-                               float* y) {
-  auto body = [&](size_t begin, size_t end, void*) {
-    for (size_t p = begin; p < end; ++p) {
-      const float b = bias[p % channels];
-      float* row = y + p * plane;
-      for (size_t i = 0; i < plane; ++i) row[i] += b;
-    }
-    return WTCONV_OK;
-  };
-  return ThreadPool::instance().parallel_for(static_cast<size_t>(batch) * channels, 0, body);
-}
-
 wtconv_status channel_affine(int32_t batch, int32_t channels, size_t plane, const float* scale, const float* bias,
                              const float* residual, float* y) {
   auto body = [&](size_t begin, size_t end, void*) {
     for (size_t p = begin; p < end; ++p) {
-      const float s = scale != nullptr ? scale[p % channels] : 1.0f;
-      const float b = bias != nullptr ? bias[p % channels] : 0.0f;
+      const size_t c = p % channels;
       float* row = y + p * plane;
       const float* res = residual != nullptr ? residual + p * plane : nullptr;
-      for (size_t i = 0; i < plane; ++i) row[i] = s * row[i] + b + (res != nullptr ? res[i] : 0.0f);
+      for (size_t i = 0; i < plane; ++i) {  // only the terms given
+        float v = scale != nullptr ? scale[c] * row[i] : row[i];
+        if (bias != nullptr) v += bias[c];
+        if (res != nullptr) v += res[i];
+        row[i] = v;
+      }
     }
     return WTCONV_OK;
   };

@@ -41,10 +41,8 @@ wtconv_status conv_backward_weight_nd(const ConvGeometry& g, const float* x, con
 // grad_bias[c] = sum of grad_y[:, c] (overwritten); y has `plane` values per channel.
 wtconv_status channel_sum(int32_t batch, int32_t channels, size_t plane, const float* grad_y,
                           float* grad_bias);
-// y[:, c] += bias[c].
-wtconv_status add_channel_bias(int32_t batch, int32_t channels, size_t plane, const float* bias,
-                               float* y);
-// y[:, c] = scale[c] * y[:, c] + bias[c] + residual[:, c]; scale, bias and residual may each be null.
+// y[:, c] = scale[c] * y[:, c] + bias[c] + residual[:, c]; scale, bias and residual
+// may each be null (that term left out).
 wtconv_status channel_affine(int32_t batch, int32_t channels, size_t plane, const float* scale, const float* bias,
                              const float* residual, float* y);
 

@@ -384,10 +384,9 @@ wtconv_status wtconv_conv_transpose2d_forward(
                                    g.in[2], groups, x, weight, channel_scale, bias, residual, y);
   }
   WTCONV_CHECK(conv_backward_input_nd(g, x, weight, y));
-  if (channel_scale != nullptr || residual != nullptr) {
-    return channel_affine(n, cout, g.in_plane(), channel_scale, bias, residual, y);
+  if (channel_scale != nullptr || bias != nullptr || residual != nullptr) {
+    WTCONV_CHECK(channel_affine(n, cout, g.in_plane(), channel_scale, bias, residual, y));
   }
-  if (bias != nullptr) WTCONV_CHECK(add_channel_bias(n, cout, g.in_plane(), bias, y));
   return ok();
 }
 
