@@ -1,8 +1,10 @@
 // A small fork-join thread pool shared by every operator. The calling thread
-// takes part; in a parallel region the threads take contiguous chunks of
-// [0, count), shrinking as they go (a quarter of a fair share of what is
-// left), until none are left, and each thread has its own slice of a
-// grow-only scratch workspace, passed with every chunk.
+// takes part; in a parallel region each thread works through its own slice of
+// [0, count) (the same slice in every region of the same count, so data a
+// thread wrote in one region is in its core's cache for the next), in chunks
+// that shrink as they go, then helps the others with theirs from the back;
+// and each thread has its own slice of a grow-only scratch workspace, passed
+// with every chunk.
 #pragma once
 
 #include <atomic>
