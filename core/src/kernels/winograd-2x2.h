@@ -198,4 +198,55 @@ WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t coun
   }
 }
 
+// winograd_output for two grids whose outputs interleave column by column
+// (the two column phases of a stride-2 transposed conv): tile b of grid `lo`
+// writes columns 4b and 4b + 2 from out0 / out1, its tile b of grid `hi` the
+// columns 4b + 1 and 4b + 3, each grid only its first columns_lo / columns_hi
+// (<= 2 count) columns of its own. Four tiles of both grids make 16 adjacent
+// outputs per row: four vector stores (a transpose) instead of 16 scalar ones.
+template <typename F>
+WTCONV_INLINE void winograd_output_column_pair(const float* m_lo, const float* m_hi, size_t m_stride, int32_t count,
+                                               int32_t columns_lo, int32_t columns_hi, float bias, float* out0,
+                                               float* out1, const float* res0 = nullptr, const float* res1 = nullptr) {
+  constexpr int kProducts = F::kAlpha * F::kAlpha;
+  float* const out[2] = {out0, out1};
+  const float* const res[2] = {res0, res1};
+  const int rows = out1 != nullptr ? 2 : 1;
+  int32_t full = columns_lo < columns_hi ? columns_lo / 2 : columns_hi / 2;  // tiles with all four columns wanted
+  if (full > count) full = count;
+  const simd::f4 vbias{bias, bias, bias, bias};
+  for (int32_t b = 0; full >= 4; b += 4) {
+    if (b + 4 > full) b = full - 4;  // the last four again, overlapping
+    simd::f4 mm[kProducts], lo[2][2], hi[2][2];
+    for (int uv = 0; uv < kProducts; ++uv) mm[uv] = simd::load4(m_lo + uv * m_stride + b);
+    winograd_detail::output_tiles<F, simd::f4>(mm, vbias, lo);
+    for (int uv = 0; uv < kProducts; ++uv) mm[uv] = simd::load4(m_hi + uv * m_stride + b);
+    winograd_detail::output_tiles<F, simd::f4>(mm, vbias, hi);
+    for (int dy = 0; dy < rows; ++dy) {
+      simd::f4 r[4] = {lo[dy][0], hi[dy][0], lo[dy][1], hi[dy][1]};
+      simd::transpose4(r[0], r[1], r[2], r[3]);  // r[l]: the four columns of tile b + l
+      for (int l = 0; l < 4; ++l) {
+        float* dst = out[dy] + 4 * (b + l);
+        simd::store4(dst, res[dy] != nullptr ? r[l] + simd::load4(res[dy] + 4 * (b + l)) : r[l]);
+      }
+    }
+    if (b + 4 == full) break;
+  }
+  for (int32_t b = full >= 4 ? full : 0; b < count; ++b) {
+    for (int grid = 0; grid < 2; ++grid) {
+      const float* m = grid == 0 ? m_lo : m_hi;
+      const int32_t columns = grid == 0 ? columns_lo : columns_hi;
+      float mm[kProducts], y[2][2];
+      for (int uv = 0; uv < kProducts; ++uv) mm[uv] = m[uv * m_stride + b];
+      winograd_detail::output_tiles<F, float>(mm, bias, y);
+      for (int dy = 0; dy < rows; ++dy) {
+        for (int dx = 0; dx < 2 && 2 * b + dx < columns; ++dx) {
+          const ptrdiff_t c = 2 * (2 * b + dx) + grid;
+          out[dy][c] = res[dy] != nullptr ? y[dy][dx] + res[dy][c] : y[dy][dx];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace wtconv

@@ -92,6 +92,16 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     col_min = std::min(col_min, gr.in_col);
     col_max = std::max(col_max, gr.in_col);
   }
+  // Grids 2j and 2j + 1 whose outputs interleave column by column (the two
+  // column phases of a stride-2 transposed conv) write them together, their
+  // products held side by side.
+  bool column_pairs = s.grids % 2 == 0;
+  for (int32_t g = 0; column_pairs && g < s.grids; g += 2) {
+    const WinogradGrid a = grid_of(g), b = grid_of(g + 1);
+    column_pairs = a.step_x == 2 && b.step_x == 2 && a.step_y == b.step_y && a.out_row == b.out_row &&
+                   a.rows == b.rows && (a.out_col - b.out_col == 1 || b.out_col - a.out_col == 1);
+  }
+  const size_t m_sets = column_pairs ? 2 : 1;
   // Several whole images per task when they are small, else rows of at most
   // kWinogradTileBudget tiles; halved until there are enough tasks.
   const int32_t budget = static_cast<int32_t>(kWinogradTileBudget);
@@ -134,8 +144,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       const int32_t grp = static_cast<int32_t>(task / outer_chunks);
       const int32_t lo = static_cast<int32_t>(task % outer_chunks) * outer_chunk, hi = std::min(outer, lo + outer_chunk);
       float* packed = static_cast<float*>(pool.shared()) + grp * group_weights;
-      auto one = [&](int32_t o, int32_t c) {
-        float* dst = packed + gemm_packed_a_offset(kernel, cout_g, k_rows, o, c);
+      auto one = [&](int32_t o, int32_t c, float* dst) {
         if (o >= cout_g) {
           for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
           return;
@@ -144,11 +153,14 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       };
       if (s.summed_major) {
         for (int32_t c = lo; c < hi; ++c) {
-          for (int32_t o = 0; o < padded_m; ++o) one(o, c);
+          for (int32_t o0 = 0; o0 < padded_m; o0 += kernel.mr) {  // a panel's rows lie side by side
+            float* dst = packed + gemm_packed_a_offset(kernel, cout_g, k_rows, o0, c);
+            for (int32_t i = 0; i < kernel.mr; ++i) one(o0 + i, c, dst + i);
+          }
         }
       } else {
         for (int32_t o = lo; o < (hi == cout_g ? padded_m : hi); ++o) {
-          for (int32_t c = 0; c < k_rows; ++c) one(o, c);
+          for (int32_t c = 0; c < k_rows; ++c) one(o, c, packed + gemm_packed_a_offset(kernel, cout_g, k_rows, o, c));
         }
       }
     }
@@ -156,8 +168,8 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   };
   auto body = [&](size_t begin, size_t end, void* scratch) {
     float* v = static_cast<float*>(scratch);       // the operands, in the packed-B layout
-    float* m = v + kProducts * v_floats;            // the products, cout_g x width
-    float* window = m + kProducts * m_floats;
+    float* m = v + kProducts * v_floats;            // the products, cout_g x width (per grid of a pair)
+    float* window = m + m_sets * kProducts * m_floats;
     for (size_t task = begin; task < end; ++task) {
       size_t rest = task;
       const int32_t b0 = static_cast<int32_t>(rest % tasks_x) * block_x;
@@ -212,46 +224,19 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
           }
         }
       }
-      for (int32_t g = 0; g < s.grids; ++g) {
+      // The columns of grid gr this task writes.
+      auto columns_of = [&](const WinogradGrid& gr) {
+        return gr.rows > 0 ? std::min(2 * row_tiles, gr.cols - 2 * b0) : 0;
+      };
+      // Y, plus the bias, of grid g (columns_of > 0) from its products mg;
+      // with its column partner (whose columns follow g's one by one, also
+      // columns_of > 0) from both products at once.
+      auto write = [&](int32_t g, const float* mg, int32_t partner, const float* mp) {
         const WinogradGrid gr = grid_of(g);
-        if (gr.rows <= 0 || gr.cols <= 0) continue;
-        // Tile b0 + i reads window columns d + 2i .. (d from xlo): its even and
-        // odd ones by the parity of d.
-        const int32_t d = gr.in_col + 2 * b0 - xlo;
-        const size_t even_at = d % 2 == 0 ? d / 2 : half + (d - 1) / 2;
-        const size_t odd_at = d % 2 == 0 ? half + d / 2 : (d + 1) / 2;
-        for (int32_t c = 0; c < k_rows; ++c) {  // V, a row of tiles cut where a panel ends
-          const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
-          const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, k_rows - pc));
-          float* panel = v + static_cast<size_t>(pc) * width_padded + static_cast<size_t>(c - pc) * nr;
-          size_t lane = 0;  // of the next tile in its panel
-          for (int32_t img = img0; img < img1; ++img) {
-            const float* wc = window + (static_cast<size_t>(img - img0) * k_rows + c) * window_plane;
-            for (int32_t a = a0; a < a1; ++a) {
-              const float* row = wc + static_cast<size_t>(gr.in_row + 2 * a - ylo) * 2 * half;
-              for (int32_t i = 0; i < row_tiles;) {
-                const int32_t piece = static_cast<int32_t>(std::min<size_t>(row_tiles - i, nr - lane));
-                winograd_input<F>(row + even_at + i, row + odd_at + i, 2 * half, piece, panel + lane, v_floats);
-                i += piece;
-                lane += static_cast<size_t>(piece);
-                if (lane == nr) {
-                  lane = 0;
-                  panel += kc * nr;
-                }
-              }
-            }
-          }
-        }
-        for (int32_t uv = 0; uv < kProducts; ++uv) {
-          gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k_rows,
-                              packed + (static_cast<size_t>(g) * kProducts + uv) * packed_stride, v + uv * v_floats,
-                              m + uv * m_floats, static_cast<ptrdiff_t>(width), false);
-        }
-        const int32_t columns = std::min(2 * row_tiles, gr.cols - 2 * b0);
-        if (columns <= 0) continue;
-        for (int32_t o = 0; o < cout_g; ++o) {  // Y, plus the bias
+        const int32_t columns = columns_of(gr), partner_columns = partner >= 0 ? columns_of(grid_of(partner)) : 0;
+        for (int32_t o = 0; o < cout_g; ++o) {
           const float bias_o = bias != nullptr ? bias[grp * cout_g + o] : 0.0f;
-          const float* mo = m + static_cast<size_t>(o) * width;
+          const size_t mo = static_cast<size_t>(o) * width;
           for (int32_t img = img0; img < img1; ++img) {
             const size_t yo = (static_cast<size_t>(img) * s.cout + static_cast<size_t>(grp) * cout_g + o) * out_plane +
                               (gr.out_col + gr.step_x * 2 * b0);
@@ -260,18 +245,79 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
               const size_t at1 = at0 + static_cast<size_t>(gr.step_y) * s.ow;
               const bool second = 2 * a + 1 < gr.rows;
               const float* res = s.residual;
-              const size_t t = (static_cast<size_t>(img - img0) * rows + (a - a0)) * row_tiles;
-              winograd_output<F>(mo + t, m_floats, (columns + 1) / 2, columns, bias_o, y + at0, second ? y + at1 : nullptr,
-                                 gr.step_x, res != nullptr ? res + at0 : nullptr,
-                                 res != nullptr && second ? res + at1 : nullptr);
+              const size_t t = mo + (static_cast<size_t>(img - img0) * rows + (a - a0)) * row_tiles;
+              if (partner_columns > 0) {
+                winograd_output_column_pair<F>(mg + t, mp + t, m_floats, (std::max(columns, partner_columns) + 1) / 2,
+                                               columns, partner_columns, bias_o, y + at0, second ? y + at1 : nullptr,
+                                               res != nullptr ? res + at0 : nullptr,
+                                               res != nullptr && second ? res + at1 : nullptr);
+              } else {
+                winograd_output<F>(mg + t, m_floats, (columns + 1) / 2, columns, bias_o, y + at0,
+                                   second ? y + at1 : nullptr, gr.step_x, res != nullptr ? res + at0 : nullptr,
+                                   res != nullptr && second ? res + at1 : nullptr);
+              }
             }
           }
+        }
+      };
+      for (int32_t g = 0; g < s.grids; ++g) {
+        const WinogradGrid gr = grid_of(g);
+        float* mg = m + (column_pairs ? static_cast<size_t>(g % 2) * kProducts * m_floats : 0);
+        if (gr.rows > 0 && gr.cols > 0) {
+          // Tile b0 + i reads window columns d + 2i .. (d from xlo): its even and
+          // odd ones by the parity of d.
+          const int32_t d = gr.in_col + 2 * b0 - xlo;
+          const size_t even_at = d % 2 == 0 ? d / 2 : half + (d - 1) / 2;
+          const size_t odd_at = d % 2 == 0 ? half + d / 2 : (d + 1) / 2;
+          for (int32_t c = 0; c < k_rows; ++c) {  // V, a row of tiles cut where a panel ends
+            const int32_t pc = c / gemm_blocking::kKc * gemm_blocking::kKc;
+            const size_t kc = static_cast<size_t>(std::min(gemm_blocking::kKc, k_rows - pc));
+            float* panel = v + static_cast<size_t>(pc) * width_padded + static_cast<size_t>(c - pc) * nr;
+            size_t lane = 0;  // of the next tile in its panel
+            for (int32_t img = img0; img < img1; ++img) {
+              const float* wc = window + (static_cast<size_t>(img - img0) * k_rows + c) * window_plane;
+              for (int32_t a = a0; a < a1; ++a) {
+                const float* row = wc + static_cast<size_t>(gr.in_row + 2 * a - ylo) * 2 * half;
+                for (int32_t i = 0; i < row_tiles;) {
+                  const int32_t piece = static_cast<int32_t>(std::min<size_t>(row_tiles - i, nr - lane));
+                  winograd_input<F>(row + even_at + i, row + odd_at + i, 2 * half, piece, panel + lane, v_floats);
+                  i += piece;
+                  lane += static_cast<size_t>(piece);
+                  if (lane == nr) {
+                    lane = 0;
+                    panel += kc * nr;
+                  }
+                }
+              }
+            }
+          }
+          for (int32_t uv = 0; uv < kProducts; ++uv) {
+            gemm_with_packed_ab(kernel, cout_g, static_cast<int32_t>(width), k_rows,
+                                packed + (static_cast<size_t>(g) * kProducts + uv) * packed_stride, v + uv * v_floats,
+                                mg + uv * m_floats, static_cast<ptrdiff_t>(width), false);
+          }
+        }
+        if (!column_pairs) {
+          if (columns_of(gr) > 0) write(g, mg, -1, nullptr);
+          continue;
+        }
+        if (g % 2 == 0) continue;  // the pair's second grid writes both
+        const WinogradGrid gp = grid_of(g - 1);
+        const float* mp = m + static_cast<size_t>((g - 1) % 2) * kProducts * m_floats;
+        const bool first = gr.out_col < gp.out_col;  // whose columns come first
+        if (columns_of(gr) > 0 && columns_of(gp) > 0) {
+          if (first) write(g, mg, g - 1, mp);
+          else write(g - 1, mp, g, mg);
+        } else if (columns_of(gr) > 0) {
+          write(g, mg, -1, nullptr);
+        } else if (columns_of(gp) > 0) {
+          write(g - 1, mp, -1, nullptr);
         }
       }
     }
     return WTCONV_OK;
   };
-  const size_t scratch = kProducts * (v_floats + m_floats) + window_floats;
+  const size_t scratch = kProducts * (v_floats + m_sets * m_floats) + window_floats;
   return pool.parallel_for_shared(sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * outer_chunks, fill,
                                   static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x, sizeof(float) * scratch,
                                   body);
