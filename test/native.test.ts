@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const GROUPS = ['fixtures', 'random', 'invalid', 'oom', 'pool', 'concurrency'];
+const GROUPS = ['fixtures', 'random', 'invalid', 'oom', 'pool', 'cache', 'concurrency'];
 
 describe('native C ABI tests under sanitizers (ctest)', () => {
   for (const [build, sanitize] of [['address', 'address,undefined'], ['thread', 'thread']]) {
@@ -19,7 +19,7 @@ describe('native C ABI tests under sanitizers (ctest)', () => {
       const r = spawnSync('ctest', ['--test-dir', dir, '--output-on-failure', '-V'], { encoding: 'utf8', timeout: 600_000 });
       const out = `${r.stdout}${r.stderr}`;
       // Only the summaries (the full output stays in the assertion message on failure).
-      console.log(`native tests (-fsanitize=${sanitize}):\n${out.split('\n').filter((l) => /^\d+: (\w+: seed|\w+: \d|fixtures:|random:|invalid:|oom:|pool:|concurrency:)|tests passed|Test #/.test(l)).join('\n')}`);
+      console.log(`native tests (-fsanitize=${sanitize}):\n${out.split('\n').filter((l) => /^\d+: (\w+: seed|\w+: \d|fixtures:|random:|invalid:|oom:|pool:|weight cache:|concurrency:)|tests passed|Test #/.test(l)).join('\n')}`);
       expect(out, out).not.toMatch(/ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:/);
       expect(r.status, out).toBe(0);
       expect(out).toContain(`100% tests passed, 0 tests failed out of ${GROUPS.length}`);

@@ -6,7 +6,7 @@ export function runtimeStats(): RuntimeStats {
   return current().stats();
 }
 
-/** Frees the backend's scratch memory (it is reallocated on the next call). */
+/** Frees the backend's scratch memory and the transformed weights it keeps (reallocated on the next calls). */
 export function releaseMemory(): void {
   current().releaseWorkspace();
 }

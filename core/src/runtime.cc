@@ -1,8 +1,11 @@
-// Runtime entry points of the C ABI: errors, version, ISA, threads, workspace.
+// Runtime entry points of the C ABI: errors, version, ISA, threads, workspace
+// (the thread pool's and the kept transformed weights).
 #include "common.h"
 #include "thread-pool.h"
+#include "weight-cache.h"
 
 using wtconv::ThreadPool;
+using wtconv::WeightCache;
 
 extern "C" {
 
@@ -31,8 +34,11 @@ int32_t wtconv_set_num_threads(int32_t n) { return ThreadPool::instance().set_th
 int32_t wtconv_get_num_threads(void) { return ThreadPool::instance().threads(); }
 int32_t wtconv_threads_used_last(void) { return ThreadPool::instance().threads_used_last(); }
 double wtconv_workspace_bytes(void) {
-  return static_cast<double>(ThreadPool::instance().workspace_bytes());
+  return static_cast<double>(ThreadPool::instance().workspace_bytes() + WeightCache::bytes());
 }
-void wtconv_release_workspace(void) { ThreadPool::instance().release_workspace(); }
+void wtconv_release_workspace(void) {
+  ThreadPool::instance().release_workspace();
+  WeightCache::release();
+}
 
 }  // extern "C"

@@ -102,6 +102,22 @@ WTCONV_INLINE void copy_floats(float* dst, const float* src, size_t n) {
   for (; i + 4 <= n; i += 4) store4(dst + i, load4(src + i));
   for (; i < n; ++i) dst[i] = src[i];
 }
+// Whether a[0, n) and b[0, n) hold the same bits, four at a time (libc's memcmp
+// in WebAssembly compares byte by byte).
+WTCONV_INLINE bool same_floats(const float* a, const float* b, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    i4 d{};
+    for (size_t j = 0; j < 16; j += 4) {
+      i4 x, y;
+      std::memcpy(&x, a + i + j, sizeof(x));
+      std::memcpy(&y, b + i + j, sizeof(y));
+      d |= x ^ y;
+    }
+    if ((d[0] | d[1] | d[2] | d[3]) != 0) return false;
+  }
+  return std::memcmp(a + i, b + i, sizeof(float) * (n - i)) == 0;
+}
 
 }  // namespace simd
 }  // namespace wtconv

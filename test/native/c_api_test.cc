@@ -1435,6 +1435,63 @@ int group_oom() {
 
 // ---- thread pool ---------------------------------------------------------------------
 
+// A transformed weight kept across calls (weight-cache.h) must follow its
+// weight: the Winograd forms of conv_transpose2d (4x4 stride 2) and of a 3x3
+// conv2d, called again with the same weight, with it changed in place (one
+// float in the middle, the last one), with another weight copied into the
+// same memory (as a reused staging buffer does) and back, with another
+// channel scale, after a release; on 1 to 3 threads, bit for bit the same
+// result for the same weight.
+int group_weight_cache() {
+  Rng rng(g_seed);
+  const ConvT2d t{2, 16, 12, 1, 8, 8, 4, 4, 2, 2, 1, 1, 0, 0, 1, 1};
+  ConvNd c{2, 2, 16, 12, 1};
+  c.S[1] = c.S[2] = 9, c.K[1] = c.K[2] = 3, c.pd[1] = c.pd[2] = 1;
+  for (int threads = 1; threads <= 3; ++threads) {
+    wtconv_set_num_threads(threads);
+    const Floats xt = rng.tensor(static_cast<size_t>(t.n) * t.cin * t.h * t.w), xc = rng.tensor(c.x_size());
+    const Floats other_t = rng.tensor(static_cast<size_t>(t.cin) * t.cout * t.kh * t.kw), other_c = rng.tensor(c.w_size());
+    Floats wt = rng.tensor(other_t.size()), wc = rng.tensor(other_c.size()), scale = rng.tensor(t.cout);
+    Floats yt(static_cast<size_t>(t.n) * t.cout * t.out_h() * t.out_w()), yc(c.y_size());
+    auto run = [&](const char* what, bool scaled) {
+      g_context = what;
+      expect_status(wtconv_conv_transpose2d_forward(t.n, t.cin, t.h, t.w, t.cout, t.kh, t.kw, t.sh, t.sw, t.ph, t.pw, t.oph,
+                                                    t.opw, t.dh, t.dw, t.groups, xt.data(), wt.data(),
+                                                    scaled ? scale.data() : nullptr, nullptr, nullptr, yt.data()),
+                    WTCONV_OK, "conv_transpose2d forward");
+      Vec want = ref_conv_transpose2d(t, widen(xt), widen(wt), nullptr);
+      const size_t plane = static_cast<size_t>(t.out_h()) * t.out_w();
+      for (size_t i = 0; scaled && i < want.size(); ++i) want[i] *= scale[i / plane % t.cout];
+      expect_parity(yt, want, "conv_transpose2d y");
+      expect_status(conv_forward(c, xc.data(), wc.data(), nullptr, yc.data()), WTCONV_OK, "conv2d forward");
+      expect_parity(yc, ref_conv(c, widen(xc), widen(wc), nullptr), "conv2d y");
+    };
+    run("weight cache: first call", false);
+    const Floats first_t = yt, first_c = yc;
+    run("weight cache: the same weight again", false);
+    ++g_checks;
+    if (yt != first_t || yc != first_c) failure("weight cache: the same weight gave another result");
+    wt[wt.size() / 2] += 0.5f, wt.back() -= 0.25f, wc[wc.size() / 2] += 0.5f, wc.back() -= 0.25f;
+    run("weight cache: the weight changed in place", false);
+    const Floats saved_t = wt, saved_c = wc;
+    std::copy(other_t.begin(), other_t.end(), wt.begin());
+    std::copy(other_c.begin(), other_c.end(), wc.begin());
+    run("weight cache: another weight in the same memory", false);
+    std::copy(saved_t.begin(), saved_t.end(), wt.begin());
+    std::copy(saved_c.begin(), saved_c.end(), wc.begin());
+    run("weight cache: the first weight back in that memory", false);
+    run("weight cache: a channel scale", true);
+    scale[3] *= -2.0f;
+    run("weight cache: another channel scale", true);
+    wtconv_release_workspace();
+    ++g_checks;
+    if (wtconv_workspace_bytes() != 0) failure("weight cache: %g bytes held after a release", wtconv_workspace_bytes());
+    run("weight cache: after a release", false);
+  }
+  std::printf("weight cache: %d checks\n", g_checks);
+  return 0;
+}
+
 int group_pool() {
   g_context = "pool";
   auto& pool = wtconv::ThreadPool::instance();
@@ -1564,7 +1621,7 @@ int group_concurrency(int rounds) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s fixtures|random|invalid|oom|pool|concurrency [--fixtures DIR] [--seed S] [--cases N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s fixtures|random|invalid|oom|pool|cache|concurrency [--fixtures DIR] [--seed S] [--cases N]\n", argv[0]);
     return 2;
   }
   const std::string group = argv[1];
@@ -1588,6 +1645,7 @@ int main(int argc, char** argv) {
   else if (group == "invalid") rc = group_invalid();
   else if (group == "oom") rc = group_oom();
   else if (group == "pool") rc = group_pool();
+  else if (group == "cache") rc = group_weight_cache();
   else if (group == "concurrency") rc = group_concurrency(cases);
   else std::fprintf(stderr, "unknown group %s\n", group.c_str());
   if (g_failures > 0) {

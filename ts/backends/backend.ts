@@ -91,7 +91,7 @@ export interface RuntimeStats {
   threads: number;
   /** Threads that ran a share of the most recent parallel kernel. */
   threadsUsedLast: number;
-  /** Bytes held by the core's scratch workspace. */
+  /** Bytes held by the core's scratch workspace and the transformed weights it keeps. */
   workspaceBytes: number;
   /** WASM only: bytes of the module's linear memory. */
   heapBytes?: number;
@@ -104,7 +104,7 @@ export interface Backend {
   /** dec_lo, dec_hi, rec_lo, rec_hi of wavelet id 1..4, as the core holds them. */
   waveletFilters(id: number): Float32Array;
   stats(): RuntimeStats;
-  /** Frees scratch memory (it grows again on the next call). */
+  /** Frees scratch memory and kept transformed weights (they grow again on the next calls). */
   releaseWorkspace(): void;
   /**
    * `length` zeros in memory the kernels read and write in place, where that

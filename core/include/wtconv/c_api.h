@@ -10,6 +10,9 @@
  * - Lists of per-level tensors are passed as arrays of pointers.
  * - Scratch memory comes from a grow-only workspace owned by the thread pool, so
  *   repeated calls with the same shapes allocate nothing.
+ * - Weights transformed for a faster form (Winograd) are kept for later calls
+ *   with the same weight (compared with a copy: a weight changed in place is
+ *   transformed again), up to 48 MiB, the least recently used going first.
  */
 #ifndef WTCONV_C_API_H_
 #define WTCONV_C_API_H_
@@ -48,9 +51,9 @@ WTCONV_API int32_t wtconv_set_num_threads(int32_t n);
 WTCONV_API int32_t wtconv_get_num_threads(void);
 /* Number of distinct threads that ran a share of the most recent parallel operator. */
 WTCONV_API int32_t wtconv_threads_used_last(void);
-/* Bytes currently held by the scratch workspace. */
+/* Bytes currently held by the scratch workspace and the kept transformed weights. */
 WTCONV_API double wtconv_workspace_bytes(void);
-/* Frees the scratch workspace (it grows again on the next call). */
+/* Frees the scratch workspace and the kept transformed weights (they grow again on the next calls). */
 WTCONV_API void wtconv_release_workspace(void);
 
 /* ---- wavelets ----------------------------------------------------------

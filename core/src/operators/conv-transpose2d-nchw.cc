@@ -294,6 +294,12 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
   WinogradShape shape{n, cin, h, w, cout, oh, ow, groups, sh * sw};
   shape.residual = residual;
   shape.summed_major = true;  // weight (in, out / groups, kh, kw)
+  shape.weight = weight;       // U kept across calls: row c of the weight is its cout_g x kh x kw taps
+  shape.weight_row_floats = static_cast<size_t>(cout_g) * kh * kw;
+  shape.scale = channel_scale;
+  shape.scale_floats = channel_scale != nullptr ? static_cast<size_t>(cout) : 0;
+  shape.filter_key = key_combine(key_combine(static_cast<uint64_t>(WinogradForm::kConvTranspose2dForward), static_cast<uint64_t>(sh)),
+                                 static_cast<uint64_t>(sw));
   return winograd_conv_nchw<WinogradF2K2>(shape, x, bias, y, grid_of, filter);
 }
 

@@ -45,7 +45,10 @@ wtconv_status conv2d_winograd(const ConvGeometry& g, const float* x, const float
   auto filter = [&](int32_t grp, int32_t, int32_t o, int32_t c, float* u, size_t stride) {
     WinogradF2K3::filter(weight + ((static_cast<size_t>(grp) * cout_g + o) * cin_g + c) * 9, u, stride);
   };
-  const WinogradShape shape{g.batch, g.in_channels, g.in[1], g.in[2], g.out_channels, g.out[1], g.out[2], g.groups, 1};
+  WinogradShape shape{g.batch, g.in_channels, g.in[1], g.in[2], g.out_channels, g.out[1], g.out[2], g.groups, 1};
+  shape.weight = weight;  // U kept across calls: row o of the weight is its cin_g x 3 x 3 taps
+  shape.weight_row_floats = static_cast<size_t>(cin_g) * 9;
+  shape.filter_key = static_cast<uint64_t>(WinogradForm::kConv2dForward);
   return winograd_conv_nchw<WinogradF2K3>(shape, x, bias, y, [&](int32_t) { return grid; }, filter);
 }
 

@@ -19,6 +19,7 @@
 #include "../kernels/gemm.h"
 #include "../kernels/winograd-2x2.h"
 #include "../thread-pool.h"
+#include "../weight-cache.h"
 #include "conv-gemm-nd.h"
 
 namespace wtconv {
@@ -45,7 +46,21 @@ struct WinogradShape {
   // conv's (in, out, ...)), rather than each output channel's summed rows: the
   // transformed weights are computed in that order, reading it sequentially.
   bool summed_major = false;
+  // Where U comes from, to keep it across calls (weight-cache.h): group grp's
+  // rows of the weight's outer index (summed rows or output channels, as
+  // summed_major says) are weight_row_floats each, from grp * that count on;
+  // filter_key names what else filter() computes U from besides the sizes
+  // here, and `scale` (scale_floats) is folded into it. No weight: U is
+  // computed every call.
+  const float* weight = nullptr;
+  size_t weight_row_floats = 0;
+  const float* scale = nullptr;
+  size_t scale_floats = 0;
+  uint64_t filter_key = 0;
 };
+
+// The forms whose U is kept across calls, for WinogradShape::filter_key.
+enum class WinogradForm : uint64_t { kConv2dForward = 1, kConvTranspose2dForward = 2 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
 // Floats of transformed weights a call may keep (shared by its threads).
@@ -137,13 +152,30 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   ThreadPool& pool = ThreadPool::instance();
   const int32_t padded_m = static_cast<int32_t>(round_up(static_cast<size_t>(cout_g), static_cast<size_t>(kernel.mr)));
   const int32_t outer = s.summed_major ? k_rows : cout_g;
+  // U kept from the last call with this weight when it can be (only its
+  // pieces whose weight rows changed are computed again), else in the
+  // region's shared workspace.
+  uint64_t key = s.filter_key;
+  for (const uint64_t v : {uint64_t{kAlpha}, uint64_t(s.groups), uint64_t(s.grids), uint64_t(cout_g), uint64_t(k_rows),
+                           uint64_t(s.summed_major), uint64_t(kernel.mr), uint64_t(kernel.nr), uint64_t(packed_stride)}) {
+    key = key_combine(key, v);
+  }
+  WeightCache::Handle cached =
+      s.weight != nullptr ? WeightCache::acquire(key, s.weight, static_cast<size_t>(s.groups) * outer * s.weight_row_floats,
+                                                 s.scale, s.scale_floats, group_weights * s.groups)
+                          : WeightCache::Handle();
+  float* const kept = cached.data();
   const int32_t outer_chunk = std::max<int32_t>(1, outer / static_cast<int32_t>(task_target()));
   const int32_t outer_chunks = (outer + outer_chunk - 1) / outer_chunk;
   auto fill = [&](size_t begin, size_t end, void*) {
     for (size_t task = begin; task < end; ++task) {
       const int32_t grp = static_cast<int32_t>(task / outer_chunks);
       const int32_t lo = static_cast<int32_t>(task % outer_chunks) * outer_chunk, hi = std::min(outer, lo + outer_chunk);
-      float* packed = static_cast<float*>(pool.shared()) + grp * group_weights;
+      if (kept != nullptr) {
+        const size_t row0 = static_cast<size_t>(grp) * outer + lo;
+        if (cached.unchanged(row0 * s.weight_row_floats, (row0 + (hi - lo)) * s.weight_row_floats)) continue;
+      }
+      float* packed = (kept != nullptr ? kept : static_cast<float*>(pool.shared())) + grp * group_weights;
       auto one = [&](int32_t o, int32_t c, float* dst) {
         if (o >= cout_g) {
           for (size_t i = 0; i < products; ++i) dst[i * packed_stride] = 0.0f;
@@ -183,7 +215,7 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       const int32_t row_tiles = b1 - b0, rows = a1 - a0;
       const size_t width = static_cast<size_t>(img1 - img0) * rows * row_tiles;
       const size_t width_padded = round_up(width, nr);
-      const float* packed = static_cast<const float*>(pool.shared()) + grp * group_weights;
+      const float* packed = (kept != nullptr ? kept : static_cast<const float*>(pool.shared())) + grp * group_weights;
       // The window of every source, zero outside x: row r of source (ry, rx)
       // is x's row step_y (ylo + r) + ry + off_y, its even column i x's column
       // step_x (xlo + 2i) + rx + off_x, its odd one step_x further.
@@ -318,9 +350,11 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     return WTCONV_OK;
   };
   const size_t scratch = kProducts * (v_floats + m_sets * m_floats) + window_floats;
-  return pool.parallel_for_shared(sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * outer_chunks, fill,
-                                  static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x, sizeof(float) * scratch,
-                                  body);
+  const wtconv_status status = pool.parallel_for_shared(
+      kept != nullptr ? 0 : sizeof(float) * group_weights * s.groups, static_cast<size_t>(s.groups) * outer_chunks, fill,
+      static_cast<size_t>(s.groups) * tasks_n * tasks_y * tasks_x, sizeof(float) * scratch, body);
+  if (status == WTCONV_OK && kept != nullptr) cached.complete();
+  return status;
 }
 
 }  // namespace wtconv
