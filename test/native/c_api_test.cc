@@ -1526,6 +1526,28 @@ int group_pool() {
     if (pool.threads_used_last() < 1 || pool.threads_used_last() > threads) {
       failure("threads %d: %d used", threads, pool.threads_used_last());
     }
+    // Every index runs exactly once, also when a thread is held up in its first
+    // chunk and the others take the rest of its slice from the back.
+    for (const size_t count : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{100}, size_t{1000}}) {
+      for (const bool slow : {false, true}) {
+        std::vector<std::atomic<int>> runs(count);
+        std::atomic<bool> held{false};
+        auto once = [&](size_t begin, size_t end, void*) {
+          if (slow && !held.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          for (size_t i = begin; i < end; ++i) runs[i].fetch_add(1);
+          return wtconv::ok();
+        };
+        expect_status(pool.parallel_for(count, 0, once), WTCONV_OK, "exactly once");
+        ++g_checks;
+        for (size_t i = 0; i < count; ++i) {
+          if (runs[i].load() != 1) {
+            failure("threads %d, %zu tasks%s: task %zu ran %d times", threads, count, slow ? ", one thread held up" : "",
+                    i, runs[i].load());
+            break;
+          }
+        }
+      }
+    }
   }
   std::printf("pool: %d checks\n", g_checks);
   return 0;
