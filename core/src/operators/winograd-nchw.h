@@ -7,10 +7,12 @@
 // sub-pixel phase, a plain one a single grid; the input gradient of a
 // transposed convolution sums several sampled planes of its input ("sources",
 // stacked along the GEMMs' k) into one grid. The transformed weights are
-// computed once per call, shared by the threads (a first parallel region over
-// chunks of the weight, read in memory order); then tasks (group, images, tile
-// rows, tile columns) run every grid. Each output is written once, sums run in
-// a fixed order.
+// computed by a first parallel region over chunks of the weight, read in
+// memory order, shared by the threads; where the caller names the weight they
+// are kept for the next call (weight-cache.h), which computes again only the
+// chunks whose weight rows changed. Then tasks (group, images, tile rows, tile
+// columns) run every grid; a stride-2 transposed conv's two column phases are
+// written together. Each output is written once, sums run in a fixed order.
 #pragma once
 
 #include <algorithm>
