@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <vector>
 #if defined(_WIN32)
 #include <malloc.h>
@@ -23,11 +24,16 @@ struct WeightCache::Entry {
 
 namespace {
 
+// At most this many entries, so the list never grows past what it reserves
+// (the core is built without exceptions: no allocation may throw).
+constexpr size_t kMaxEntries = 64;
+
 struct State {
   std::mutex mutex;
   std::vector<WeightCache::Entry*> entries;
   size_t bytes = 0;
   uint64_t clock = 0;
+  State() { entries.reserve(kMaxEntries); }
 };
 
 State& state() {
@@ -81,7 +87,8 @@ WeightCache::Handle WeightCache::acquire(uint64_t key, const float* weight, size
     if (fits(s.entries[i]) && s.entries[i]->weight == weight) pick = s.entries[i];
   }
   if (pick == nullptr) {
-    while (s.bytes + bytes > kWeightCacheBytes) {  // the least recently used go first
+    // The least recently used go first.
+    while (s.bytes + bytes > kWeightCacheBytes || s.entries.size() == kMaxEntries) {
       size_t oldest = s.entries.size();
       for (size_t i = 0; i < s.entries.size(); ++i) {
         if (!s.entries[i]->in_use && (oldest == s.entries.size() || s.entries[i]->last_use < s.entries[oldest]->last_use)) {
@@ -92,14 +99,18 @@ WeightCache::Handle WeightCache::acquire(uint64_t key, const float* weight, size
       free_entry(s, s.entries[oldest]);
       s.entries.erase(s.entries.begin() + static_cast<ptrdiff_t>(oldest));
     }
+    pick = new (std::nothrow) Entry();
+    if (pick == nullptr) return Handle();
     void* data = nullptr;
 #if defined(_WIN32)
     data = _aligned_malloc(bytes, 64);
 #else
     if (posix_memalign(&data, 64, bytes) != 0) data = nullptr;
 #endif
-    if (data == nullptr) return Handle();
-    pick = new Entry();
+    if (data == nullptr) {
+      delete pick;
+      return Handle();
+    }
     pick->key = key;
     pick->weight_floats = weight_floats;
     pick->extra_floats = extra_floats;
@@ -114,7 +125,7 @@ WeightCache::Handle WeightCache::acquire(uint64_t key, const float* weight, size
   pick->last_use = ++s.clock;
   pick->weight = weight;
   float* extra_copy = pick->copy() + weight_floats;
-  if (extra_floats > 0 && std::memcmp(extra_copy, extra, sizeof(float) * extra_floats) != 0) {
+  if (extra_floats > 0 && (!pick->whole || std::memcmp(extra_copy, extra, sizeof(float) * extra_floats) != 0)) {
     pick->whole = false;  // folded into every piece
     std::memcpy(extra_copy, extra, sizeof(float) * extra_floats);
   }

@@ -11,8 +11,8 @@
 // Entries are found by a key (what the transform is: the form and its
 // geometry) and the weight's content (a few sampled floats, then the copy),
 // else by the weight's address (the same weight, changed); at most
-// kWeightCacheBytes in all, the least recently used going first. An entry is
-// used by one call at a time.
+// kWeightCacheBytes in all (and 64 entries), the least recently used going
+// first. An entry is used by one call at a time.
 #pragma once
 
 #include <cstddef>
