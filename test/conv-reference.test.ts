@@ -69,6 +69,11 @@ const CASES: [string, Case][] = [
   ['conv2d 2x2 stride 2 (patchify), odd sizes, padding (0, 1)', { n: 3, cin: 10, cout: 9, size: [9, 11], k: [2, 2], s: [2, 2], p: [0, 1], d: [1, 1], g: 1 }],
   ['conv2d 4x6 stride (2, 3), padding (1, 2), groups 2', { n: 2, cin: 32, cout: 12, size: [13, 14], k: [4, 6], s: [2, 3], p: [1, 2], d: [1, 1], g: 2 }],
   ['conv2d 3x1 stride (3, 1), a 1-pixel-wide output row', { n: 2, cin: 8, cout: 4, size: [10, 1], k: [3, 1], s: [3, 1], p: [1, 0], d: [1, 1], g: 1 }],
+  // a kernel twice the stride (> 1) with >= 8 summed rows (sampled planes x input channels per group): the forward in Winograd form
+  ['conv2d 4x4 stride 2 Winograd over the sampled planes, odd sizes, padding 1', { n: 3, cin: 4, cout: 10, size: [9, 12], k: [4, 4], s: [2, 2], p: [1, 1], d: [1, 1], g: 1 }],
+  ['conv2d 4x4 stride 2 Winograd, 280 summed rows and 100 output channels (two GEMM k and m blocks), padding (0, 2)', { n: 1, cin: 70, cout: 100, size: [7, 10], k: [4, 4], s: [2, 2], p: [0, 2], d: [1, 1], g: 1 }],
+  ['conv2d 6x2 stride (3, 1) Winograd, padding (2, 1)', { n: 2, cin: 3, cout: 5, size: [11, 6], k: [6, 2], s: [3, 1], p: [2, 1], d: [1, 1], g: 1 }],
+  ['conv2d 4x4 stride 2 Winograd, a 1x1 input, padding 2', { n: 2, cin: 8, cout: 3, size: [1, 1], k: [4, 4], s: [2, 2], p: [2, 2], d: [1, 1], g: 1 }],
   ['conv3d stride 2, padding 1', { n: 2, cin: 3, cout: 5, size: [6, 7, 5], k: [3, 3, 2], s: [2, 1, 2], p: [1, 1, 0], d: [1, 1, 1], g: 1 }],
 ];
 

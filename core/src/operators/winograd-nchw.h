@@ -62,7 +62,7 @@ struct WinogradShape {
 };
 
 // The forms whose U is kept across calls, for WinogradShape::filter_key.
-enum class WinogradForm : uint64_t { kConv2dForward = 1, kConvTranspose2dForward = 2 };
+enum class WinogradForm : uint64_t { kConv2dForward = 1, kConvTranspose2dForward = 2, kConv2dStridedForward = 3 };
 
 constexpr size_t kWinogradTileBudget = 64;  // tiles (GEMM columns) per task
 // Floats of transformed weights a call may keep (shared by its threads).
