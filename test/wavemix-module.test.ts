@@ -117,6 +117,21 @@ describe('WaveMix modules (native)', () => {
     p1.data.forEach((v, i) => expect(Math.abs(v - evalY[i])).toBeLessThanOrEqual(1e-5 * scale));
     expect(Array.from(m.predict(x).data)).toEqual(Array.from(p1.data));  // no dropout
     expect(() => m.backward(wt.tensor(Array(16).fill(1), [4, 4]))).toThrow(/predict\(\) keeps nothing/);
+    // predict() runs the stem's second and third convs as one, composed again
+    // when their parameters change in place (as an optimiser's step does)
+    const P = m.params;
+    P['conv.1.weight'].data[5] += 0.25;
+    P['conv.2.bias'].data[3] -= 0.5;
+    P['conv.2.weight'].data[P['conv.2.weight'].data.length - 1] *= -1;
+    const changedY = Array.from(m.eval().forward(x).data);
+    const changedScale = Math.max(...changedY.map(Math.abs));
+    expect(changedY).not.toEqual(evalY);
+    m.predict(x).data.forEach((v, i) => expect(Math.abs(v - changedY[i])).toBeLessThanOrEqual(1e-5 * changedScale));
+    // patches of 4: a 6x6 conv of stride 4
+    const m4 = new wt.WaveMix({ numClasses: 3, depth: 1, finalDim: 16, ffChannel: 8, level: 1, patchSize: 4, inChannels: 2, dropout: 0, seed: 5 }).eval();
+    const x4 = randomTensor([2, 2, 16, 24], 6);
+    const y4 = Array.from(m4.forward(x4).data), scale4 = Math.max(...y4.map(Math.abs));
+    m4.predict(x4).data.forEach((v, i) => expect(Math.abs(v - y4[i])).toBeLessThanOrEqual(1e-5 * scale4));
     const block = new wt.WaveMixBlock({ level: 2, finalDim: 8, ffChannel: 4, dropout: 0, seed: 1 });
     const xb = randomTensor([2, 8, 8, 8], 3);
     block.forward(xb);

@@ -103,6 +103,61 @@ function foldBatchNorm(s: State, name: string, bias: Tensor, scale: Tensor, shif
   }
 }
 
+/** t (a, b, ...rest) with its two leading axes swapped, written into `into` (b, a, ...rest). */
+function swapLeadingAxes(t: Tensor, into: Tensor): Tensor {
+  const [a, b] = t.shape;
+  const inner = t.data.length / (a * b);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) into.data.set(t.data.subarray((i * b + j) * inner, (i * b + j + 1) * inner), (j * a + i) * inner);
+  }
+  return into;
+}
+
+/**
+ * The stem's second and third convolutions as one, for inference: a 3x3 conv
+ * (padding 1) then a p x p conv of stride p, with nothing between them, are the
+ * (p + 2) x (p + 2) conv of stride p and padding 1 whose kernel is the full
+ * convolution of the two (w[o][c] = sum over m of w2[o][m] * w1[m][c], computed
+ * as a transposed conv of stride 1) and whose bias is b2 + w2 applied to b1.
+ * The p x p conv only reads rows and columns inside the 3x3 conv's output, so
+ * the padding of the first is the padding of the whole: the same function, up
+ * to rounding. With WaveMix's 16 -> 32 -> 64 channels and p = 2 that is 256
+ * multiply-adds per output value instead of 416, and no 32-channel
+ * full-resolution intermediate written and read again.
+ */
+function composeStem(P: Record<string, Tensor>, A: Activations): { weight: Tensor; bias: Tensor } {
+  const w1 = P['conv.1.weight'], w2 = P['conv.2.weight'];
+  const [mid, cin] = w1.shape, [cout, , p] = w2.shape;
+  // Composed again only when a source changed since the last call (compared
+  // with a copy: the parameters may be updated in place between calls).
+  const sources = [w1, P['conv.1.bias'], w2, P['conv.2.bias']];
+  const seen = A.get('stem.seen', [sources.reduce((a, t) => a + t.data.length, 0) + 1]);
+  let unchanged = seen.data[seen.data.length - 1] === 1;
+  for (let i = 0, at = 0; i < sources.length; at += sources[i].data.length, i++) {
+    const d = sources[i].data;
+    for (let j = 0; unchanged && j < d.length; j++) unchanged = Object.is(seen.data[at + j], d[j]);
+    if (!unchanged) seen.data.set(d, at);
+  }
+  if (unchanged) return { weight: A.get('stem.w', [cout, cin, p + 2, p + 2]), bias: A.get('stem.b', [cout]) };
+  seen.data[seen.data.length - 1] = 1;
+  // x: w1 as `cin` images of `mid` channels; weight: w2 as (in = mid, out = cout, p, p).
+  const x = swapLeadingAxes(w1, A.get('stem.w1', [cin, mid, 3, 3]));
+  const w = swapLeadingAxes(w2, A.get('stem.w2', [mid, cout, p, p]));
+  const full = convTranspose2d(x, w, null, { out: A.get('stem.full', [cin, cout, p + 2, p + 2]) });
+  const weight = swapLeadingAxes(full, A.get('stem.w', [cout, cin, p + 2, p + 2]));
+  const bias = A.get('stem.b', [cout]);
+  const b1 = P['conv.1.bias'].data, b2 = P['conv.2.bias'].data, taps = p * p;
+  for (let o = 0; o < cout; o++) {
+    let sum = b2[o];
+    for (let m = 0; m < mid; m++) {
+      const row = (o * mid + m) * taps;
+      for (let t = 0; t < taps; t++) sum += w2.data[row + t] * b1[m];
+    }
+    bias.data[o] = sum;
+  }
+  return { weight, bias };
+}
+
 function addInto(grads: Record<string, Tensor>, name: string, g: Tensor): void {
   const have = grads[name];
   if (!have) {
@@ -515,8 +570,15 @@ export class WaveMix {
     const { finalDim: d } = this.config;
     const n = x.shape[0];
     const c0 = conv2d(x, P['conv.0.weight'], P['conv.0.bias'], { padding: 1, out: A.get('c0', [n, d / 4, h, w]) });
-    const c1 = conv2d(c0, P['conv.1.weight'], P['conv.1.bias'], { padding: 1, out: A.get('c1', [n, d / 2, h, w]) });
-    const c2 = conv2d(c1, P['conv.2.weight'], P['conv.2.bias'], { stride: ps, out: A.get('c2', [n, d, h / ps, w / ps]) });
+    let c1: Tensor | null = null;
+    let c2: Tensor;
+    if (inference) {
+      const stem = composeStem(P, A);
+      c2 = conv2d(c0, stem.weight, stem.bias, { stride: ps, padding: 1, out: A.get('c2', [n, d, h / ps, w / ps]) });
+    } else {
+      c1 = conv2d(c0, P['conv.1.weight'], P['conv.1.bias'], { padding: 1, out: A.get('c1', [n, d / 2, h, w]) });
+      c2 = conv2d(c1, P['conv.2.weight'], P['conv.2.bias'], { stride: ps, out: A.get('c2', [n, d, h / ps, w / ps]) });
+    }
     const g = gelu(c2, { out: A.get('g', c2.shape) });
     const { y, saved: bn } = batchNorm(this.state, 'conv.4', g, this.training && !inference, A.get('y', c2.shape));
     let cur = y;
@@ -530,7 +592,7 @@ export class WaveMix {
     }
     const pooled = globalAvgPool2d(cur);
     const logits = linear(pooled, P['pool.2.weight'], P['pool.2.bias']);
-    this.saved = inference ? null : { x, c0, c1, c2, bn, g, last: cur, pooled };
+    this.saved = inference ? null : { x, c0, c1: c1!, c2, bn, g, last: cur, pooled };
     return logits;
   }
 
