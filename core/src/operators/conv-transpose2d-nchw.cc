@@ -298,8 +298,8 @@ wtconv_status conv_transpose2d_winograd(int32_t n, int32_t cin, int32_t h, int32
   shape.weight_row_floats = static_cast<size_t>(cout_g) * kh * kw;
   shape.scale = channel_scale;
   shape.scale_floats = channel_scale != nullptr ? static_cast<size_t>(cout) : 0;
-  shape.filter_key = key_combine(key_combine(static_cast<uint64_t>(WinogradForm::kConvTranspose2dForward), static_cast<uint64_t>(sh)),
-                                 static_cast<uint64_t>(sw));
+  const uint64_t form = static_cast<uint64_t>(WinogradForm::kConvTranspose2dForward);
+  shape.filter_key = key_combine(key_combine(form, static_cast<uint64_t>(sh)), static_cast<uint64_t>(sw));
   return winograd_conv_nchw<WinogradF2K2>(shape, x, bias, y, grid_of, filter);
 }
 
@@ -312,20 +312,15 @@ wtconv_status conv_transpose2d_winograd_backward_input(int32_t n, int32_t cin, i
                                                        int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
                                                        int32_t ow, int32_t groups, const float* grad_y,
                                                        const float* weight, float* grad_x) {
-  const int32_t kh = 2 * sh, kw = 2 * sw, cin_g = cin / groups, cout_g = cout / groups;
-  const WinogradGrid grid{0, 0, 0, 0, 1, 1, h, w};
-  // Output channel c of this conv is the transposed conv's input channel; the
-  // summed row k is (source (ry, rx), grad_y's channel o).
-  auto filter = [&](int32_t grp, int32_t, int32_t c, int32_t k, float* u, size_t stride) {
-    const int32_t q = k / cout_g, o = k % cout_g, ry = q / sw, rx = q % sw;
-    const float* taps = weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * kh * kw;
-    const float* top = taps + ry * kw;  // the taps of sampled row i: ry (then ry + sh for row i + 1)
-    const float* bottom = taps + (ry + sh) * kw;
-    WinogradF2K2::filter(top[rx], top[rx + sw], bottom[rx], bottom[rx + sw], u, stride);
+  const int32_t cin_g = cin / groups, cout_g = cout / groups;
+  const size_t taps = static_cast<size_t>(4) * sh * sw;
+  // Output channel c of this conv is the transposed conv's input channel, its
+  // input channel o grad_y's channel.
+  const WinogradShape shape{n, cout, oh, ow, cin, h, w, groups, 1};
+  auto taps_of = [&](int32_t grp, int32_t c, int32_t o) {
+    return weight + ((static_cast<size_t>(grp) * cin_g + c) * cout_g + o) * taps;
   };
-  WinogradShape shape{n, cout, oh, ow, cin, h, w, groups, 1};
-  shape.step_y = sh, shape.step_x = sw, shape.off_y = -ph, shape.off_x = -pw;
-  return winograd_conv_nchw<WinogradF2K2>(shape, grad_y, nullptr, grad_x, [&](int32_t) { return grid; }, filter);
+  return winograd_strided_conv_nchw(shape, sh, sw, ph, pw, grad_y, nullptr, grad_x, taps_of);
 }
 
 wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,

@@ -53,11 +53,9 @@ wtconv_status conv2d_winograd(const ConvGeometry& g, const float* x, const float
   return winograd_conv_nchw<WinogradF2K3>(shape, x, bias, y, [&](int32_t) { return grid; }, filter);
 }
 
-// A conv of stride s > 1 whose kernel is 2s (no dilation) is, along an axis,
-// y[i] = sum over r < s and t < 2 of x[s (i + t) + r - p] w[r + s t]: the sum
-// over the s x s sampled planes of x ("sources" of winograd-nchw.h) of their
-// 2x2-tap convs, one grid in F(2x2, 2x2) (9 products per 2x2 output block
-// instead of 4 x s^2 x 4).
+// A conv of stride s > 1 whose kernel is 2s (no dilation): F(2x2, 2x2) over the
+// s x s sampled planes of x (winograd_strided_conv_nchw; 9 products per 2x2
+// output block instead of 4 x s^2 x 4).
 bool strided_winograd_applies(const ConvGeometry& g) {
   const int32_t sh = g.stride[1], sw = g.stride[2];
   return g.kernel[1] == 2 * sh && g.kernel[2] == 2 * sw && (sh > 1 || sw > 1) && g.dilation[1] == 1 &&
@@ -68,24 +66,17 @@ bool strided_winograd_applies(const ConvGeometry& g) {
 wtconv_status conv2d_winograd_strided(const ConvGeometry& g, const float* x, const float* weight, const float* bias,
                                       float* y) {
   const int32_t cin_g = g.in_per_group(), cout_g = g.out_per_group();
-  const int32_t sh = g.stride[1], sw = g.stride[2], kh = 2 * sh, kw = 2 * sw;
-  const WinogradGrid grid{0, 0, 0, 0, 1, 1, g.out[1], g.out[2]};
-  // The summed row k is (source (ry, rx), input channel c).
-  auto filter = [&](int32_t grp, int32_t, int32_t o, int32_t k, float* u, size_t stride) {
-    const int32_t q = k / cin_g, c = k % cin_g, ry = q / sw, rx = q % sw;
-    const float* taps = weight + ((static_cast<size_t>(grp) * cout_g + o) * cin_g + c) * kh * kw;
-    const float* top = taps + ry * kw;  // the taps of sampled row i: ry (then ry + sh for row i + 1)
-    const float* bottom = taps + (ry + sh) * kw;
-    WinogradF2K2::filter(top[rx], top[rx + sw], bottom[rx], bottom[rx + sw], u, stride);
-  };
+  const int32_t sh = g.stride[1], sw = g.stride[2];
+  const size_t taps = static_cast<size_t>(4) * sh * sw;
   WinogradShape shape{g.batch, g.in_channels, g.in[1], g.in[2], g.out_channels, g.out[1], g.out[2], g.groups, 1};
-  shape.step_y = sh, shape.step_x = sw, shape.off_y = -g.pad[1], shape.off_x = -g.pad[2];
   shape.weight = weight;  // U kept across calls: row o of the weight is its cin_g x kh x kw taps
-  shape.weight_row_floats = static_cast<size_t>(cin_g) * kh * kw;
-  shape.filter_key = key_combine(key_combine(static_cast<uint64_t>(WinogradForm::kConv2dStridedForward),
-                                             static_cast<uint64_t>(sh)),
-                                 static_cast<uint64_t>(sw));
-  return winograd_conv_nchw<WinogradF2K2>(shape, x, bias, y, [&](int32_t) { return grid; }, filter);
+  shape.weight_row_floats = static_cast<size_t>(cin_g) * taps;
+  const uint64_t form = static_cast<uint64_t>(WinogradForm::kConv2dStridedForward);
+  shape.filter_key = key_combine(key_combine(form, static_cast<uint64_t>(sh)), static_cast<uint64_t>(sw));
+  auto taps_of = [&](int32_t grp, int32_t o, int32_t c) {
+    return weight + ((static_cast<size_t>(grp) * cout_g + o) * cin_g + c) * taps;
+  };
+  return winograd_strided_conv_nchw(shape, sh, sw, g.pad[1], g.pad[2], x, bias, y, taps_of);
 }
 
 // The input gradient of a 3x3 stride-1 conv is again one: grad_x[c][i][j] =

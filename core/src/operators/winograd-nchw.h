@@ -359,4 +359,27 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
   return status;
 }
 
+// A conv of stride (sh, sw), not both 1, whose kernel is twice the stride is,
+// along an axis, y[i] = sum over r < s and t < 2 of x[s (i + t) + r - p] w[r + s t]:
+// the sum over the sh x sw sampled planes of x ("sources") of their 2x2-tap
+// convs, one grid in F(2x2, 2x2). `s` has the conv's sizes, groups and
+// grids = 1 (and what weight-cache.h needs, if anything); taps_of(grp, o, c)
+// gives the 2sh x 2sw taps joining input channel c to output channel o of group grp.
+template <typename TapsOf>
+wtconv_status winograd_strided_conv_nchw(WinogradShape s, int32_t sh, int32_t sw, int32_t ph, int32_t pw,
+                                         const float* x, const float* bias, float* y, TapsOf&& taps_of) {
+  const int32_t cin_g = s.cin / s.groups, kw = 2 * sw;
+  const WinogradGrid grid{0, 0, 0, 0, 1, 1, s.oh, s.ow};
+  // The summed row k is (source (ry, rx), input channel c).
+  auto filter = [&](int32_t grp, int32_t, int32_t o, int32_t k, float* u, size_t stride) {
+    const int32_t q = k / cin_g, ry = q / sw, rx = q % sw;
+    const float* taps = taps_of(grp, o, k % cin_g);
+    const float* top = taps + ry * kw;  // the taps of sampled row i: ry (then ry + sh for row i + 1)
+    const float* bottom = taps + (ry + sh) * kw;
+    WinogradF2K2::filter(top[rx], top[rx + sw], bottom[rx], bottom[rx + sw], u, stride);
+  };
+  s.step_y = sh, s.step_x = sw, s.off_y = -ph, s.off_x = -pw;
+  return winograd_conv_nchw<WinogradF2K2>(s, x, bias, y, [&](int32_t) { return grid; }, filter);
+}
+
 }  // namespace wtconv
