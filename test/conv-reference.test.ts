@@ -190,3 +190,51 @@ for (const b of BACKENDS) {
     });
   });
 }
+
+// The Winograd forms keep their transformed weights for the next call with the
+// same weight (core/src/weight-cache.h): the results must follow the weight
+// when it changes in place, when two weights of one shape take turns (in WASM
+// both pass through the same staging memory), and when the scale changes.
+for (const b of BACKENDS) {
+  describe(`kept transformed weights follow their weight on ${b.label}`, () => {
+    beforeAll(async () => {
+      await wt.init(b.options);
+    });
+    it('4x4 stride-2 transposed conv, 3x3 conv and 4x4 stride-2 conv', () => {
+      const forms = [
+        { run: (x: wt.Tensor, w: wt.Tensor, scale?: wt.Tensor) => wt.convTranspose2d(x, w, null, { stride: 2, padding: 1, ...(scale ? { scale } : {}) }),
+          ref: (x: wt.Tensor, w: wt.Tensor) => convTranspose2dReference(x, w, null, { stride: [2, 2], padding: [1, 1], outputPadding: [0, 0], groups: 1, dilation: [1, 1] }),
+          x: [2, 12, 7, 6], w: [12, 10, 4, 4] },
+        { run: (x: wt.Tensor, w: wt.Tensor) => wt.conv2d(x, w, null, { padding: 1 }),
+          ref: (x: wt.Tensor, w: wt.Tensor) => convReference(x, w, null, { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 }),
+          x: [2, 9, 7, 8], w: [10, 9, 3, 3] },
+        { run: (x: wt.Tensor, w: wt.Tensor) => wt.conv2d(x, w, null, { stride: 2, padding: 1 }),
+          ref: (x: wt.Tensor, w: wt.Tensor) => convReference(x, w, null, { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 1 }),
+          x: [2, 6, 9, 10], w: [7, 6, 4, 4] },
+      ];
+      forms.forEach((f, i) => {
+        const x = randomTensor(f.x, 1100 + i), w1 = randomTensor(f.w, 1200 + i), w2 = randomTensor(f.w, 1300 + i);
+        const check = (w: wt.Tensor, what: string) => {
+          const ref = f.ref(x, w);
+          expectParity(f.run(x, w), new wt.Tensor(Float32Array.from(ref.y), ref.shape), `form ${i}: ${what}`);
+        };
+        check(w1, 'first call');
+        check(w2, 'another weight of the same shape');
+        check(w1, 'the first weight again');
+        w1.data[Math.floor(w1.size / 2)] += 0.5;
+        w1.data[w1.size - 1] -= 0.25;
+        check(w1, 'the first weight changed in place');
+        if (i === 0) {  // a channel scale folded into the transform
+          const ref = f.ref(x, w1);
+          const plane = ref.shape[2] * ref.shape[3];
+          for (const s of [randomTensor([10], 1400), randomTensor([10], 1401)]) {
+            const want = Float32Array.from(ref.y, (v, j) => s.data[Math.floor(j / plane) % 10] * v);
+            expectParity(f.run(x, w1, s), new wt.Tensor(want, ref.shape), 'another scale');
+          }
+        }
+      });
+      wt.releaseMemory();
+      expect(wt.runtimeStats().workspaceBytes).toBe(0);
+    });
+  });
+}
