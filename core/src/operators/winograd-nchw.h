@@ -129,12 +129,13 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
     return static_cast<size_t>(s.groups) * ceil_div_size(s.n, block_n) * ceil_div_size(grid_y, block_y) *
            ceil_div_size(grid_x, block_x);
   };
+  // (Not below a GEMM's register tile of columns: the microkernel computes all
+  // of them, so a task of 4 tiles costs as much as one of 32 with AVX-512.)
   while (tasks_of() < task_target() && (block_n > 1 || block_y > 1)) {
-    if (block_n > 1) {
-      block_n = (block_n + 1) / 2;
-    } else {
-      block_y = (block_y + 1) / 2;
-    }
+    const int32_t n_next = block_n > 1 ? (block_n + 1) / 2 : 1, y_next = block_n > 1 ? block_y : (block_y + 1) / 2;
+    if (static_cast<size_t>(n_next) * y_next * block_x < nr) break;
+    block_n = n_next;
+    block_y = y_next;
   }
   const size_t tasks_n = ceil_div_size(s.n, block_n), tasks_y = ceil_div_size(grid_y, block_y);
   const size_t tasks_x = ceil_div_size(grid_x, block_x);
