@@ -203,7 +203,8 @@ WTCONV_INLINE void winograd_output(const float* m, size_t m_stride, int32_t coun
 // writes columns 4b and 4b + 2 from out0 / out1, its tile b of grid `hi` the
 // columns 4b + 1 and 4b + 3, each grid only its first columns_lo / columns_hi
 // (<= 2 count) columns of its own. Four tiles of both grids make 16 adjacent
-// outputs per row: four vector stores (a transpose) instead of 16 scalar ones.
+// outputs per row: four vector stores (a transpose) instead of 16 scalar ones;
+// the tiles left over go through winograd_output, grid by grid, at step 2.
 template <typename F>
 WTCONV_INLINE void winograd_output_column_pair(const float* m_lo, const float* m_hi, size_t m_stride, int32_t count,
                                                int32_t columns_lo, int32_t columns_hi, float bias, float* out0,
@@ -232,20 +233,14 @@ WTCONV_INLINE void winograd_output_column_pair(const float* m_lo, const float* m
     }
     if (b + 4 == full) break;
   }
-  for (int32_t b = full >= 4 ? full : 0; b < count; ++b) {
-    for (int grid = 0; grid < 2; ++grid) {
-      const float* m = grid == 0 ? m_lo : m_hi;
-      const int32_t columns = grid == 0 ? columns_lo : columns_hi;
-      float mm[kProducts], y[2][2];
-      for (int uv = 0; uv < kProducts; ++uv) mm[uv] = m[uv * m_stride + b];
-      winograd_detail::output_tiles<F, float>(mm, bias, y);
-      for (int dy = 0; dy < rows; ++dy) {
-        for (int dx = 0; dx < 2 && 2 * b + dx < columns; ++dx) {
-          const ptrdiff_t c = 2 * (2 * b + dx) + grid;
-          out[dy][c] = res[dy] != nullptr ? y[dy][dx] + res[dy][c] : y[dy][dx];
-        }
-      }
-    }
+  const int32_t done = full >= 4 ? full : 0;
+  for (int grid = 0; grid < 2; ++grid) {
+    const int32_t columns = (grid == 0 ? columns_lo : columns_hi) - 2 * done;
+    if (columns <= 0) continue;
+    const ptrdiff_t at = 4 * done + grid;
+    winograd_output<F>((grid == 0 ? m_lo : m_hi) + done, m_stride, count - done, columns, bias, out0 + at,
+                       out1 != nullptr ? out1 + at : nullptr, 2, res0 != nullptr ? res0 + at : nullptr,
+                       res1 != nullptr ? res1 + at : nullptr);
   }
 }
 
