@@ -48,8 +48,7 @@ struct ThreadPool::Impl {
   struct alignas(64) Range {
     std::atomic<uint64_t> span{0};
   };
-  std::unique_ptr<Range[]> ranges;
-  size_t range_count = 0;  // the pool's threads
+  std::unique_ptr<Range[]> ranges;  // one per thread of the pool
   wtconv_status status = WTCONV_OK;
   char message[512] = {0};
 };
@@ -89,7 +88,6 @@ ThreadPool::ThreadPool() {
 #ifndef WTCONV_SINGLE_THREADED
   impl_ = new Impl();
   impl_->ranges.reset(new Impl::Range[1]);
-  impl_->range_count = 1;
 #endif
 }
 
@@ -192,7 +190,7 @@ wtconv_status ThreadPool::run_share(int32_t index) {
       }
     }
   };
-  const int32_t threads = static_cast<int32_t>(impl_->range_count);
+  const int32_t threads = threads_.load(std::memory_order_relaxed);
   bool counted = false;
   for (int32_t step = 0; step < threads;) {
     size_t begin = 0, end = 0;
@@ -207,7 +205,7 @@ wtconv_status ThreadPool::run_share(int32_t index) {
     }
     const wtconv_status status = body_(context_, begin, end, scratch);
     if (status != WTCONV_OK) {
-      for (size_t t = 0; t < impl_->range_count; ++t) {  // the others stop too
+      for (int32_t t = 0; t < threads; ++t) {  // the others stop too
         impl_->ranges[t].span.store(0, std::memory_order_relaxed);
       }
       return status;
@@ -247,7 +245,6 @@ int32_t ThreadPool::set_threads(int32_t n) {
   impl_->stop.store(false);
   threads_ = 1;
   impl_->ranges.reset(new Impl::Range[static_cast<size_t>(n)]);
-  impl_->range_count = static_cast<size_t>(n);
   for (int32_t i = 1; i < n; ++i) {
     impl_->workers.emplace_back([this, i, start = impl_->generation.load()] { worker_loop(i, start); });
     threads_ = i + 1;
@@ -291,7 +288,7 @@ wtconv_status ThreadPool::run_region(size_t count, Body body, void* context) {
   count_ = count;
   im.used.store(0);
   if (count > 0xffffffffu) return fail(WTCONV_E_ARG, "a parallel region of %zu tasks (at most 2^32 - 1)", count);
-  const size_t threads = im.range_count;
+  const size_t threads = static_cast<size_t>(threads_.load());
   for (size_t t = 0; t < threads; ++t) {
     const uint64_t lo = uint64_t{count} * t / threads, hi = uint64_t{count} * (t + 1) / threads;
     im.ranges[t].span.store(lo << 32 | hi, std::memory_order_relaxed);
