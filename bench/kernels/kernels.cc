@@ -255,6 +255,15 @@ int main(int argc, char** argv) {
         ++cases;
       }
     }
+    // Large kernels, whose window AVX-512 reads through a stage a few columns
+    // at a time (k = 500: too wide for the stage, read from the plane).
+    for (int k : {17, 31, 500}) {
+      for (const auto& hw : {std::pair<int, int>{7, 17}, {23, 33}, {40, 37}}) {
+        if (k == 500 && hw.first != 7) continue;
+        if (!check_case(hw.first, hw.second, k)) return 1;
+        ++cases;
+      }
+    }
     int gemm_cases = 0;
     for (const int m : {1, 5, 6, 7, 13, 96, 97, 200}) {
       for (const int k : {1, 3, 64, 255, 257, 600}) {
@@ -284,7 +293,8 @@ int main(int argc, char** argv) {
   for (int size : {7, 14, 28, 56, 64, 224}) {
     const std::vector<float> x = random_vector(static_cast<size_t>(size) * size);
     std::vector<float> out(x.size());
-    for (int k : {3, 5, 7}) {
+    for (int k : {3, 5, 7, 17}) {
+      if (k > size) continue;
       const std::vector<float> weight = random_vector(static_cast<size_t>(k) * k);
       std::vector<float> storage;
       const PaddedPlane px = make_padded(storage, x, size, size, k, (k - 1) / 2);

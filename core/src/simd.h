@@ -6,6 +6,10 @@
 #pragma once
 
 #include <cstring>
+#include <utility>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace wtconv {
 namespace simd {
@@ -52,6 +56,34 @@ WTCONV_INLINE vf splat(float s) {
 #endif
 }
 WTCONV_INLINE vf zero() { return vf{}; }
+namespace detail {
+template <int S, int... I>
+WTCONV_INLINE vf lanes_from(vf lo, vf hi, std::integer_sequence<int, I...>) {
+#if defined(__clang__)
+  return __builtin_shufflevector(lo, hi, (S + I)...);
+#else
+  typedef int vi __attribute__((vector_size(4 * kLanes)));
+  return __builtin_shuffle(lo, hi, vi{(S + I)...});
+#endif
+}
+}  // namespace detail
+// Lanes [S, S + kLanes) of the 2 * kLanes lanes lo:hi: the vector S floats
+// past lo's first, from two loads (one valignd on AVX-512).
+template <int S>
+WTCONV_INLINE vf lanes_from(vf lo, vf hi) {
+  return detail::lanes_from<S>(lo, hi, std::make_integer_sequence<int, kLanes>());
+}
+// a * b + c. In a 16-lane AVX-512 build one fused multiply-add (rounded once:
+// results differ from the other builds' in the last bits); elsewhere a product
+// and a sum, as the library compiles `a * b + c` (no FMA contraction).
+WTCONV_INLINE vf fused_multiply_add(vf a, vf b, vf c) {
+#if defined(__AVX512F__) && WTCONV_SIMD_LANES == 16
+  return reinterpret_cast<vf>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b),
+                                              reinterpret_cast<__m512>(c)));
+#else
+  return a * b + c;
+#endif
+}
 // Sum of the lanes, in a fixed order (the same on every ISA).
 WTCONV_INLINE float reduce_add(vf v) {
   float lanes[kLanes];

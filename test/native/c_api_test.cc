@@ -821,6 +821,14 @@ void random_depthwise(Rng& rng) {
   g.pt = rng.range(0, 3), g.pl = rng.range(0, 3), g.pb = rng.range(0, 3), g.pr = rng.range(0, 3);
   g.kh = rng.range(1, std::min(8, g.h + g.pt + g.pb)), g.kw = rng.range(1, std::min(8, g.w + g.pl + g.pr));
   g.sh = rng.range(1, 4), g.sw = rng.range(1, 4);
+  if (rng.range(0, 3) == 0) {
+    // A large square kernel at stride 1 (AVX-512 reads its window through a stage).
+    g.kh = g.kw = rng.range(6, 20);
+    g.h = rng.range(1, 40), g.w = rng.range(1, 40);
+    g.pt = g.pl = rng.range((g.kh - 1) / 2, g.kh - 1);
+    g.pb = g.kh - 1 - g.pt, g.pr = g.kw - 1 - g.pl;
+    g.sh = g.sw = 1;
+  }
   const bool bias = rng.coin();
   char ctx[200];
   std::snprintf(ctx, sizeof(ctx), "depthwise n%d c%d %dx%d k%dx%d pad(%d,%d,%d,%d) stride(%d,%d) bias %d", s.n, s.c,

@@ -23,13 +23,15 @@ constexpr int32_t kPaddedPlaneAlign = 16;
 
 // A plane of (h, w) values inside a zero halo of `top`/`left` rows/columns
 // before and enough rows/columns after for a k x k window; rows hold `stride`
-// floats. `interior()` is element (0, 0).
+// floats. `interior()` is element (0, 0). Its storage, floats(), ends with one
+// vector past the last row, which kernels reading whole vectors from the end of
+// a row may load (and not use).
 struct PaddedPlane {
   float* data;
   int32_t h, w, top, left, rows, stride;
 
   float* interior() const { return data + static_cast<size_t>(top) * stride + left; }
-  size_t floats() const { return static_cast<size_t>(rows) * stride; }
+  size_t floats() const { return static_cast<size_t>(rows) * stride + kPaddedPlaneAlign; }
 
   // Geometry for a k x k window whose halo is `before` rows/columns before the
   // interior and k - 1 - before after it.
