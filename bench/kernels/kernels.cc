@@ -256,10 +256,12 @@ int main(int argc, char** argv) {
       }
     }
     // Large kernels, whose window AVX-512 reads through a stage a few columns
-    // at a time (k = 500: too wide for the stage, read from the plane).
+    // at a time (k = 500: too wide for the stage, read from the plane; 70 x 200:
+    // the weight gradient's partial sums go to double more than once).
     for (int k : {17, 31, 500}) {
-      for (const auto& hw : {std::pair<int, int>{7, 17}, {23, 33}, {40, 37}}) {
+      for (const auto& hw : {std::pair<int, int>{7, 17}, {23, 33}, {40, 37}, {70, 200}}) {
         if (k == 500 && hw.first != 7) continue;
+        if (k == 31 && hw.first == 70) continue;
         if (!check_case(hw.first, hw.second, k)) return 1;
         ++cases;
       }
@@ -294,7 +296,6 @@ int main(int argc, char** argv) {
     const std::vector<float> x = random_vector(static_cast<size_t>(size) * size);
     std::vector<float> out(x.size());
     for (int k : {3, 5, 7, 17}) {
-      if (k > size) continue;
       const std::vector<float> weight = random_vector(static_cast<size_t>(k) * k);
       std::vector<float> storage;
       const PaddedPlane px = make_padded(storage, x, size, size, k, (k - 1) / 2);
