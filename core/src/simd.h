@@ -7,7 +7,7 @@
 
 #include <cstring>
 #include <utility>
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -73,13 +73,17 @@ template <int S>
 WTCONV_INLINE vf lanes_from(vf lo, vf hi) {
   return detail::lanes_from<S>(lo, hi, std::make_integer_sequence<int, kLanes>());
 }
-// a * b + c. In a 16-lane AVX-512 build one fused multiply-add (rounded once:
-// results differ from the other builds' in the last bits); elsewhere a product
-// and a sum, as the library compiles `a * b + c` (no FMA contraction).
+// a * b + c. In a 16-lane AVX-512 or 8-lane AVX2 + FMA build one fused
+// multiply-add (rounded once: results differ from the other builds' in the
+// last bits); elsewhere a product and a sum, as the library compiles
+// `a * b + c` (no FMA contraction).
 WTCONV_INLINE vf fused_multiply_add(vf a, vf b, vf c) {
 #if defined(__AVX512F__) && WTCONV_SIMD_LANES == 16
   return reinterpret_cast<vf>(_mm512_fmadd_ps(reinterpret_cast<__m512>(a), reinterpret_cast<__m512>(b),
                                               reinterpret_cast<__m512>(c)));
+#elif defined(__FMA__) && WTCONV_SIMD_LANES == 8
+  return reinterpret_cast<vf>(_mm256_fmadd_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b),
+                                              reinterpret_cast<__m256>(c)));
 #else
   return a * b + c;
 #endif

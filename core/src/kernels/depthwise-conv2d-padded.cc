@@ -23,12 +23,11 @@ struct PaddedKernels {
 // span twice the lanes, from 28 (0.35-0.45x at 7 and 8, 0.7-1.0x up to 24,
 // 0.8-1.1x from 28 to 56, 1.0-1.3x from 64). On WTConv b4 (planes 56 to 7)
 // forward + backward ran 1.03x faster than with AVX-512 throughout.
-// Kernel sizes without an unrolled variant (up to kStagedMaxK) take the
-// AVX-512 weight gradient from 7 columns on: it reads the window through its
-// stage (k = 17: 1.45x AVX2 at 7 columns, 2.8x at 14, 3.4x at 28).
+// The same holds for the staged weight gradient of kernel sizes without an
+// unrolled variant (k = 11, 17, 31: AVX-512 0.8-0.9x of AVX2 at 20 and 24
+// columns, 1.2-1.3x from 28).
 constexpr int32_t kAvx512ForwardMinWidth = 9;
 constexpr int32_t kAvx512BackwardWeightMinWidth = 28;
-constexpr int32_t kAvx512StagedBackwardWeightMinWidth = 7;
 
 PaddedKernels pick() {
 #if defined(WTCONV_PADDED_KERNEL_VARIANTS)
@@ -63,9 +62,8 @@ void dwconv2d_padded_forward(const PaddedPlane& in, int32_t k, const float* weig
 void dwconv2d_padded_backward_weight(const PaddedPlane& in, int32_t k, const float* grad_out,
                                      int32_t go_stride, double* grad_weight) {
   const PaddedKernels& kk = kernels();
-  const bool staged = !padded_kernel_unrolled(k) && k <= kStagedMaxK;
-  const int32_t min_width = staged ? kAvx512StagedBackwardWeightMinWidth : kAvx512BackwardWeightMinWidth;
-  (in.w >= min_width ? kk.backward_weight : kk.backward_weight_narrow)(in, k, grad_out, go_stride, grad_weight);
+  (in.w >= kAvx512BackwardWeightMinWidth ? kk.backward_weight : kk.backward_weight_narrow)(in, k, grad_out, go_stride,
+                                                                                          grad_weight);
 }
 
 }  // namespace wtconv

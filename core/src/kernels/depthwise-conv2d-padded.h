@@ -43,12 +43,6 @@ struct PaddedPlane {
   }
 };
 
-// Kernel sizes the kernels unroll at compile time; the others loop over k at
-// run time and, in the AVX-512 variant, read their window through an aligned
-// stage, the weight gradient up to kStagedMaxK.
-constexpr bool padded_kernel_unrolled(int32_t k) { return (k >= 1 && k <= 5) || k == 7 || k == 9; }
-constexpr int32_t kStagedMaxK = 32;
-
 // out[y][x] = scale * sum_{ky,kx} weight[ky*k+kx] * in[y+ky][x+kx] for y < in.h, x < in.w,
 // with `in` indexed from its halo's corner. `out` rows hold out_stride floats.
 void dwconv2d_padded_forward(const PaddedPlane& in, int32_t k, const float* weight, float scale,
