@@ -28,10 +28,6 @@ constexpr size_t kColBudget = size_t{1} << 18;  // floats of unfolded columns pe
 constexpr int32_t kReduceTile = 1024;
 // Columns per reduction tile from which the weight gradient runs as dot products.
 constexpr size_t kDotProductMinColumns = 256;
-// Rows of the unfolded input (in_channels / groups x taps): bounds every
-// scratch size below (kMaxRows x nr floats) so none can overflow, even in wasm32.
-constexpr size_t kMaxRows = size_t{1} << 22;
-
 
 // Column tile of the reductions: fixed by the geometry alone (never by the
 // thread count), so the summation order is too.
@@ -46,76 +42,6 @@ size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().thr
 size_t held_weight_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k) {
   const size_t floats = round_up(gemm_packed_a_floats(kernel, m, k), 16);
   return floats <= kHeldWeightBudget ? floats : 0;
-}
-
-wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
-                                 const int32_t in[3], int32_t out_channels,
-                                 const int32_t kernel[3], const int32_t stride[3],
-                                 const int32_t pad[3], const int32_t dilation[3], int32_t groups,
-                                 ConvGeometry* g) {
-  if (dims < 1 || dims > 3) return fail(WTCONV_E_ARG, "dims: expected 1, 2 or 3, got %d", dims);
-  if (batch < 1 || in_channels < 1 || out_channels < 1) {
-    return fail(WTCONV_E_SHAPE, "x / weight: expected positive batch and channel counts, got N=%d, C_in=%d, C_out=%d",
-                batch, in_channels, out_channels);
-  }
-  if (groups < 1) return fail(WTCONV_E_ARG, "groups: expected a positive integer, got %d", groups);
-  if (in_channels % groups != 0 || out_channels % groups != 0) {
-    return fail(WTCONV_E_ARG, "groups: %d does not divide in_channels %d and out_channels %d", groups,
-                in_channels, out_channels);
-  }
-  ConvGeometry r{};
-  r.batch = batch;
-  r.groups = groups;
-  r.in_channels = in_channels;
-  r.out_channels = out_channels;
-  for (int a = 0; a < 3; ++a) {
-    const bool used = a >= 3 - dims;
-    if (!used) {
-      if (in[a] != 1 || kernel[a] != 1 || stride[a] != 1 || pad[a] != 0 || dilation[a] != 1) {
-        return fail(WTCONV_E_INTERNAL, "unused axis %d of a %d-D convolution is not trivial", a, dims);
-      }
-    }
-    if (in[a] < 1) return fail(WTCONV_E_SHAPE, "x: expected positive spatial sizes, got %d on axis %d", in[a], a - (3 - dims));
-    if (kernel[a] < 1) return fail(WTCONV_E_SHAPE, "weight: expected positive kernel sizes, got %d", kernel[a]);
-    if (stride[a] < 1) return fail(WTCONV_E_ARG, "stride: expected positive values, got %d", stride[a]);
-    if (pad[a] < 0) return fail(WTCONV_E_ARG, "padding: expected non-negative values, got %d", pad[a]);
-    if (dilation[a] < 1) return fail(WTCONV_E_ARG, "dilation: expected positive values, got %d", dilation[a]);
-    const int64_t padded = static_cast<int64_t>(in[a]) + 2 * static_cast<int64_t>(pad[a]);
-    const int64_t span = static_cast<int64_t>(dilation[a]) * (kernel[a] - 1) + 1;
-    // Positions in the padded input (and the unfolding windows over it) are int32.
-    if (padded >= INT32_MAX) {
-      return fail(WTCONV_E_SHAPE, "x: the padded input spans %lld positions on axis %d, more than the supported 2^31 - 2",
-                  static_cast<long long>(padded), a - (3 - dims));
-    }
-    if (span > padded) {
-      return fail(WTCONV_E_SHAPE, "weight: dilated kernel size %lld is larger than the padded input %lld",
-                  static_cast<long long>(span), static_cast<long long>(padded));
-    }
-    r.in[a] = in[a];
-    r.kernel[a] = kernel[a];
-    r.stride[a] = stride[a];
-    r.pad[a] = pad[a];
-    r.dilation[a] = dilation[a];
-    r.out[a] = static_cast<int32_t>((padded - span) / stride[a] + 1);
-  }
-  size_t bytes = 0;
-  if (!checked_product({batch, in_channels, r.in[0], r.in[1], r.in[2], 16}, &bytes) ||
-      !checked_product({batch, out_channels, r.out[0], r.out[1], r.out[2], 16}, &bytes) ||
-      !checked_product({out_channels, in_channels / groups, r.kernel[0], r.kernel[1], r.kernel[2], 16}, &bytes)) {
-    return fail(WTCONV_E_OOM, "conv: the tensors need more memory than this backend can address");
-  }
-  if (r.in[0] * static_cast<int64_t>(r.in[1]) * r.in[2] > INT32_MAX ||
-      r.out[0] * static_cast<int64_t>(r.out[1]) * r.out[2] > INT32_MAX) {
-    return fail(WTCONV_E_SHAPE, "x: a spatial plane of more than 2^31 - 1 positions is not supported");
-  }
-  size_t rows = 0;
-  if (!checked_product({in_channels / groups, r.kernel[0], r.kernel[1], r.kernel[2]}, &rows) ||
-      rows > kMaxRows) {
-    return fail(WTCONV_E_SHAPE, "weight: in_channels / groups x kernel taps is %zu, more than the supported %zu",
-                rows, kMaxRows);
-  }
-  *g = r;
-  return ok();
 }
 
 wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float* weight,

@@ -6,7 +6,7 @@
 
 #include "../kernels/gemm.h"
 #include "../kernels/im2col-nd.h"
-#include "validate.h"
+#include "conv-geometry.h"
 
 namespace wtconv {
 
@@ -19,15 +19,6 @@ constexpr size_t kHeldWeightBudget = size_t{1} << 20;
 // Floats (rounded for alignment) of an m x k weight packed whole; 0 when that is
 // over kHeldWeightBudget (the weight is then packed block by block per task).
 size_t held_weight_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k);
-
-// Validates the arguments of a `dims`-axis convolution (the last `dims` of the
-// 3 entries of each array are used; the others must be 1 / 0) and fills `g`
-// with PyTorch's output size floor((in + 2p - d(k-1) - 1) / s) + 1.
-wtconv_status make_conv_geometry(int32_t dims, int32_t batch, int32_t in_channels,
-                                 const int32_t in[3], int32_t out_channels,
-                                 const int32_t kernel[3], const int32_t stride[3],
-                                 const int32_t pad[3], const int32_t dilation[3], int32_t groups,
-                                 ConvGeometry* g);
 
 // y = conv(x, weight) [+ bias]; weight (out, in / groups, *kernel). bias may be NULL.
 wtconv_status conv_forward_nd(const ConvGeometry& g, const float* x, const float* weight,

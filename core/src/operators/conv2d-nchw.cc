@@ -14,19 +14,6 @@
 namespace wtconv {
 namespace {
 
-wtconv_status geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,
-                       int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t dh,
-                       int32_t dw, int32_t groups, ConvGeometry* g) {
-  const int32_t in[3] = {1, h, w}, kernel[3] = {1, kh, kw}, stride[3] = {1, sh, sw};
-  const int32_t pad[3] = {0, ph, pw}, dilation[3] = {1, dh, dw};
-  return make_conv_geometry(2, n, cin, in, cout, kernel, stride, pad, dilation, groups, g);
-}
-
-bool is_direct_depthwise(const ConvGeometry& g) {
-  return g.groups == g.in_channels && g.groups == g.out_channels && g.dilation[1] == 1 &&
-         g.dilation[2] == 1;
-}
-
 // Below this many summed channels per group the transforms cost more than the
 // products they save.
 constexpr int32_t kWinogradMinChannels = 8;
@@ -109,8 +96,8 @@ wtconv_status wtconv_conv2d_forward(int32_t n, int32_t cin, int32_t h, int32_t w
                                     int32_t dilation_w, int32_t groups, const float* x,
                                     const float* weight, const float* bias, float* y) {
   ConvGeometry g;
-  WTCONV_CHECK(geometry(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                        dilation_w, groups, &g));
+  WTCONV_CHECK(conv2d_geometry(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                               dilation_w, groups, &g));
   if (is_direct_depthwise(g)) {
     return wtconv_depthwise_conv2d_forward(n, cin, h, w, kh, kw, pad_h, pad_w, pad_h, pad_w,
                                            stride_h, stride_w, x, weight, bias, y);
@@ -137,8 +124,8 @@ wtconv_status wtconv_conv2d_backward(int32_t n, int32_t cin, int32_t h, int32_t 
                                      const float* weight, const float* grad_y, float* grad_x,
                                      float* grad_weight, float* grad_bias) {
   ConvGeometry g;
-  WTCONV_CHECK(geometry(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                        dilation_w, groups, &g));
+  WTCONV_CHECK(conv2d_geometry(n, cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                               dilation_w, groups, &g));
   if (is_direct_depthwise(g)) {
     return wtconv_depthwise_conv2d_backward(n, cin, h, w, kh, kw, pad_h, pad_w, pad_h, pad_w,
                                             stride_h, stride_w, x, weight, grad_y, grad_x,

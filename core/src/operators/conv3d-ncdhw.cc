@@ -1,21 +1,6 @@
 // conv3d, NCDHW, PyTorch's F.conv3d: unfold -> GEMM -> fold (conv-gemm-nd.cc).
 #include "conv-gemm-nd.h"
 
-namespace wtconv {
-namespace {
-
-wtconv_status geometry(int32_t n, int32_t cin, int32_t d, int32_t h, int32_t w, int32_t cout,
-                       int32_t kd, int32_t kh, int32_t kw, int32_t sd, int32_t sh, int32_t sw,
-                       int32_t pd, int32_t ph, int32_t pw, int32_t dd, int32_t dh, int32_t dw,
-                       int32_t groups, ConvGeometry* g) {
-  const int32_t in[3] = {d, h, w}, kernel[3] = {kd, kh, kw}, stride[3] = {sd, sh, sw};
-  const int32_t pad[3] = {pd, ph, pw}, dilation[3] = {dd, dh, dw};
-  return make_conv_geometry(3, n, cin, in, cout, kernel, stride, pad, dilation, groups, g);
-}
-
-}  // namespace
-}  // namespace wtconv
-
 using namespace wtconv;
 
 extern "C" {
@@ -28,8 +13,8 @@ wtconv_status wtconv_conv3d_forward(int32_t n, int32_t cin, int32_t d, int32_t h
                                     int32_t groups, const float* x, const float* weight,
                                     const float* bias, float* y) {
   ConvGeometry g;
-  WTCONV_CHECK(geometry(n, cin, d, h, w, cout, kd, kh, kw, stride_d, stride_h, stride_w, pad_d,
-                        pad_h, pad_w, dilation_d, dilation_h, dilation_w, groups, &g));
+  WTCONV_CHECK(conv3d_geometry(n, cin, d, h, w, cout, kd, kh, kw, stride_d, stride_h, stride_w, pad_d,
+                               pad_h, pad_w, dilation_d, dilation_h, dilation_w, groups, &g));
   return run_conv_forward(g, x, weight, bias, y);
 }
 
@@ -42,8 +27,8 @@ wtconv_status wtconv_conv3d_backward(int32_t n, int32_t cin, int32_t d, int32_t 
                                      const float* grad_y, float* grad_x, float* grad_weight,
                                      float* grad_bias) {
   ConvGeometry g;
-  WTCONV_CHECK(geometry(n, cin, d, h, w, cout, kd, kh, kw, stride_d, stride_h, stride_w, pad_d,
-                        pad_h, pad_w, dilation_d, dilation_h, dilation_w, groups, &g));
+  WTCONV_CHECK(conv3d_geometry(n, cin, d, h, w, cout, kd, kh, kw, stride_d, stride_h, stride_w, pad_d,
+                               pad_h, pad_w, dilation_d, dilation_h, dilation_w, groups, &g));
   return run_conv_backward(g, x, weight, grad_y, grad_x, grad_weight, grad_bias);
 }
 
