@@ -25,6 +25,13 @@ wtconv_status conv2d_geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int3
 wtconv_status conv3d_geometry(int32_t n, int32_t cin, int32_t d, int32_t h, int32_t w, int32_t cout, int32_t kd,
                               int32_t kh, int32_t kw, int32_t sd, int32_t sh, int32_t sw, int32_t pd, int32_t ph,
                               int32_t pw, int32_t dd, int32_t dh, int32_t dw, int32_t groups, ConvGeometry* g);
+// conv_transpose2d (x (n, cin, h, w), weight (cin, cout / groups, kh, kw)) as
+// the adjoint of a conv2d: `g` is the geometry of the conv2d that maps the
+// transposed conv's output space (cout channels, its output size) to x's
+// space (cin channels, h x w), whose input gradient is the transposed conv.
+wtconv_status conv_transpose2d_geometry(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh,
+                                        int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oph,
+                                        int32_t opw, int32_t dh, int32_t dw, int32_t groups, ConvGeometry* g);
 
 // A 2-D conv with groups == in == out channels and no dilation: conv2d runs it
 // through the direct depthwise kernels (large kernels without an unfolding).
