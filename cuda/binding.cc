@@ -124,6 +124,34 @@ WTCONV_BIND(wtconv2dBackward,
                                           CL(14, a.i(5), &l1), a.d(15), a.d(16), a.d(17), a.d(18), a.d(19),
                                           a.list(20, a.i(5), &l2), a.list(21, a.i(5), &l3)))
 
+WTCONV_BIND(conv1dForward, wtconv_cuda_conv1d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                      a.i(8), a.d(9), a.d(10), a.d(11), a.d(12)))
+WTCONV_BIND(conv1dBackward, wtconv_cuda_conv1d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                        a.i(8), a.d(9), a.d(10), a.d(11), a.d(12), a.d(13), a.d(14)))
+WTCONV_BIND(conv2dForward, wtconv_cuda_conv2d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                      a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.d(14),
+                                                      a.d(15), a.d(16), a.d(17)))
+WTCONV_BIND(conv2dBackward, wtconv_cuda_conv2d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                        a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.d(14),
+                                                        a.d(15), a.d(16), a.d(17), a.d(18), a.d(19)))
+WTCONV_BIND(conv3dForward, wtconv_cuda_conv3d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                      a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.i(14),
+                                                      a.i(15), a.i(16), a.i(17), a.i(18), a.d(19), a.d(20), a.d(21),
+                                                      a.d(22)))
+WTCONV_BIND(conv3dBackward, wtconv_cuda_conv3d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                        a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.i(14),
+                                                        a.i(15), a.i(16), a.i(17), a.i(18), a.d(19), a.d(20), a.d(21),
+                                                        a.d(22), a.d(23), a.d(24)))
+
+WTCONV_BIND(convTranspose2dForward,
+            wtconv_cuda_conv_transpose2d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7), a.i(8),
+                                                 a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.i(14), a.i(15), a.d(16),
+                                                 a.d(17), a.d(18), a.d(19), a.d(20), a.d(21)))
+WTCONV_BIND(convTranspose2dBackward,
+            wtconv_cuda_conv_transpose2d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
+                                                  a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.i(14), a.i(15),
+                                                  a.d(16), a.d(17), a.d(18), a.d(19), a.d(20), a.d(21)))
+
 // probe() -> { count, name, computeCapability, driverVersion, runtimeVersion, reason }
 Napi::Value probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -247,6 +275,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(idwt2dBackward);
   EXPORT(wtconv2dForward);
   EXPORT(wtconv2dBackward);
+  EXPORT(conv1dForward);
+  EXPORT(conv1dBackward);
+  EXPORT(conv2dForward);
+  EXPORT(conv2dBackward);
+  EXPORT(conv3dForward);
+  EXPORT(conv3dBackward);
+  EXPORT(convTranspose2dForward);
+  EXPORT(convTranspose2dBackward);
   EXPORT(probe);
   EXPORT(alloc);
   EXPORT(upload);

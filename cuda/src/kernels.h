@@ -16,7 +16,12 @@
 //                  memory (forward; and its adjoint for the backward), with the
 //                  base convolution, bias and stride folded into level 0;
 //                  FusedCorrK: DWT + weight correlations per tile (parameter
-//                  gradients), reduced in a fixed order by ReduceK (deterministic).
+//                  gradients), reduced in a fixed order by ReduceK (deterministic);
+//   convolutions   ConvFwdK, ConvAdjK, ConvCorrK, ChannelSumK: conv1d/2d/3d
+//                  forward, input gradient and per-image weight / bias
+//                  correlations (then ReduceK and FinalizeK), and
+//                  conv_transpose2d as the adjoint of a conv2d; one output per
+//                  thread, no tiling yet.
 #pragma once
 
 #include <cstdint>
@@ -329,6 +334,216 @@ struct FinalizeK {
       if (bias) gs += bias[c] * gsum;
       if (grad_scale) grad_scale[c] = static_cast<float>(gs);
       if (grad_bias) grad_bias[c] = static_cast<float>(sc * gsum);
+    }
+  }
+};
+
+// ---- general convolution (conv1d / conv2d / conv3d) ------------------------
+
+// The geometry of a convolution over 3 spatial axes (d, h, w; conv1d and conv2d
+// have size-1 leading axes), as wtconv::ConvGeometry: x (n, cin, in), weight
+// (cout, cin / groups, k), y (n, cout, out).
+struct ConvDims {
+  int n, cin, cout, groups;
+  int in[3], out[3], k[3], s[3], p[3], d[3];
+  WTCONV_HD int cin_g() const { return cin / groups; }
+  WTCONV_HD int cout_g() const { return cout / groups; }
+  WTCONV_HD int taps() const { return k[0] * k[1] * k[2]; }
+  WTCONV_HD int64_t in_plane() const { return static_cast<int64_t>(in[0]) * in[1] * in[2]; }
+  WTCONV_HD int64_t out_plane() const { return static_cast<int64_t>(out[0]) * out[1] * out[2]; }
+};
+
+constexpr int kConvOutBlock = 4;  // output channels per thread of ConvFwdK
+
+// y = conv(x, w) + bias: each thread computes kConvOutBlock output channels of
+// one group at one output position (consecutive threads, consecutive
+// positions), summing over input channels, then taps in (kz, ky, kx) order.
+struct ConvFwdK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  const float* w;
+  const float* bias;  // or null
+  float* y;
+  ConvDims g;
+  WTCONV_HD void operator()(int, const Block& b, float*) const {
+    const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
+    const int blocks = (cout_g + kConvOutBlock - 1) / kConvOutBlock;
+    const int64_t P = g.out_plane(), in_plane = g.in_plane();
+    const int64_t total = static_cast<int64_t>(g.n) * g.groups * blocks * P;
+    for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
+         e += static_cast<int64_t>(b.nthreads) * b.nbx) {
+      const int64_t p = e % P;
+      int64_t r = e / P;
+      const int ob = static_cast<int>(r % blocks);
+      r /= blocks;
+      const int grp = static_cast<int>(r % g.groups), img = static_cast<int>(r / g.groups);
+      const int ox = static_cast<int>(p % g.out[2]), oy = static_cast<int>((p / g.out[2]) % g.out[1]);
+      const int oz = static_cast<int>(p / (static_cast<int64_t>(g.out[2]) * g.out[1]));
+      const int o0 = grp * cout_g + ob * kConvOutBlock, count = imin(kConvOutBlock, cout_g - ob * kConvOutBlock);
+      float acc[kConvOutBlock] = {};
+      for (int c = 0; c < cin_g; ++c) {
+        const float* xc = x + (static_cast<int64_t>(img) * g.cin + grp * cin_g + c) * in_plane;
+        const float* wc = w + (static_cast<int64_t>(o0) * cin_g + c) * taps;
+        for (int kz = 0; kz < g.k[0]; ++kz) {
+          const int iz = oz * g.s[0] - g.p[0] + kz * g.d[0];
+          if (iz < 0 || iz >= g.in[0]) continue;
+          for (int ky = 0; ky < g.k[1]; ++ky) {
+            const int iy = oy * g.s[1] - g.p[1] + ky * g.d[1];
+            if (iy < 0 || iy >= g.in[1]) continue;
+            const float* row = xc + (static_cast<int64_t>(iz) * g.in[1] + iy) * g.in[2];
+            const int t0 = (kz * g.k[1] + ky) * g.k[2];
+            for (int kx = 0; kx < g.k[2]; ++kx) {
+              const int ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
+              if (ix < 0 || ix >= g.in[2]) continue;
+              const float v = row[ix];
+              for (int j = 0; j < kConvOutBlock; ++j) {
+                if (j < count) acc[j] += v * wc[static_cast<int64_t>(j) * cin_g * taps + t0 + kx];
+              }
+            }
+          }
+        }
+      }
+      for (int j = 0; j < count; ++j) {
+        y[(static_cast<int64_t>(img) * g.cout + o0 + j) * P + p] = acc[j] + (bias ? bias[o0 + j] : 0.0f);
+      }
+    }
+  }
+};
+
+// grad_x = conv^T(grad_y): each thread one input position of one channel, the
+// sum over the taps whose strided output position exists, then the group's
+// output channels. As a transposed convolution's forward pass (grad_y its
+// input, grad_x its output), scale[c] * sum + bias[c] + residual, each term
+// where given.
+struct ConvAdjK {
+  static constexpr int kPhases = 1;
+  const float* gy;
+  const float* w;
+  const float* scale;     // or null
+  const float* bias;      // or null
+  const float* residual;  // or null; gx's shape
+  float* gx;
+  ConvDims g;
+  // The output index along axis a that tap t reads input index i from, or -1.
+  WTCONV_HD int source(int a, int i, int t) const {
+    const int q = i + g.p[a] - t * g.d[a];
+    if (q < 0 || q % g.s[a] != 0) return -1;
+    const int o = q / g.s[a];
+    return o < g.out[a] ? o : -1;
+  }
+  WTCONV_HD void operator()(int, const Block& b, float*) const {
+    const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
+    const int64_t P = g.out_plane(), Q = g.in_plane();
+    const int64_t total = static_cast<int64_t>(g.n) * g.cin * Q;
+    for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
+         e += static_cast<int64_t>(b.nthreads) * b.nbx) {
+      const int64_t q = e % Q;
+      const int64_t r = e / Q;
+      const int ci = static_cast<int>(r % g.cin), img = static_cast<int>(r / g.cin);
+      const int grp = ci / cin_g, c = ci % cin_g;
+      const int ix = static_cast<int>(q % g.in[2]), iy = static_cast<int>((q / g.in[2]) % g.in[1]);
+      const int iz = static_cast<int>(q / (static_cast<int64_t>(g.in[2]) * g.in[1]));
+      const float* gyg = gy + (static_cast<int64_t>(img) * g.cout + static_cast<int64_t>(grp) * cout_g) * P;
+      const float* wg = w + (static_cast<int64_t>(grp) * cout_g * cin_g + c) * taps;
+      float acc = 0.0f;
+      for (int kz = 0; kz < g.k[0]; ++kz) {
+        const int oz = source(0, iz, kz);
+        if (oz < 0) continue;
+        for (int ky = 0; ky < g.k[1]; ++ky) {
+          const int oy = source(1, iy, ky);
+          if (oy < 0) continue;
+          for (int kx = 0; kx < g.k[2]; ++kx) {
+            const int ox = source(2, ix, kx);
+            if (ox < 0) continue;
+            const int64_t p = (static_cast<int64_t>(oz) * g.out[1] + oy) * g.out[2] + ox;
+            const int t = (kz * g.k[1] + ky) * g.k[2] + kx;
+            for (int o = 0; o < cout_g; ++o) acc += gyg[o * P + p] * wg[static_cast<int64_t>(o) * cin_g * taps + t];
+          }
+        }
+      }
+      if (scale) acc *= scale[ci];
+      if (bias) acc += bias[ci];
+      if (residual) acc += residual[e];
+      gx[e] = acc;
+    }
+  }
+};
+
+// Per image, the correlations of grad_y with the unfolded x: partial[img][o][j]
+// for j = (c, t) < cin_g * taps, and the sum of grad_y[img][o] at j = cin_g *
+// taps (the bias gradient): ReduceK's (n, C = cout, 1, cin_g * taps + 1)
+// layout. Each thread one entry, its sum in a fixed order (float runs of 256
+// products gathered in double).
+struct ConvCorrK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  const float* gy;
+  float* partial;
+  ConvDims g;
+  WTCONV_HD void operator()(int, const Block& b, float*) const {
+    const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
+    const int row = cin_g * taps + 1;
+    const int64_t P = g.out_plane(), in_plane = g.in_plane();
+    const int64_t total = static_cast<int64_t>(g.n) * g.cout * row;
+    for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
+         e += static_cast<int64_t>(b.nthreads) * b.nbx) {
+      const int j = static_cast<int>(e % row);
+      const int64_t r = e / row;
+      const int o = static_cast<int>(r % g.cout), img = static_cast<int>(r / g.cout);
+      const float* go = gy + (static_cast<int64_t>(img) * g.cout + o) * P;
+      double sum = 0.0;
+      float run = 0.0f;
+      int in_run = 0;
+      if (j == row - 1) {
+        for (int64_t p = 0; p < P; ++p) {
+          run += go[p];
+          if (++in_run == 256) sum += run, run = 0.0f, in_run = 0;
+        }
+      } else {
+        const int c = j / taps, t = j % taps;
+        const int kx = t % g.k[2], ky = (t / g.k[2]) % g.k[1], kz = t / (g.k[2] * g.k[1]);
+        const int grp = o / cout_g;
+        const float* xc = x + (static_cast<int64_t>(img) * g.cin + grp * cin_g + c) * in_plane;
+        for (int oz = 0; oz < g.out[0]; ++oz) {
+          const int iz = oz * g.s[0] - g.p[0] + kz * g.d[0];
+          if (iz < 0 || iz >= g.in[0]) continue;
+          for (int oy = 0; oy < g.out[1]; ++oy) {
+            const int iy = oy * g.s[1] - g.p[1] + ky * g.d[1];
+            if (iy < 0 || iy >= g.in[1]) continue;
+            const float* xrow = xc + (static_cast<int64_t>(iz) * g.in[1] + iy) * g.in[2];
+            const float* grow = go + (static_cast<int64_t>(oz) * g.out[1] + oy) * g.out[2];
+            for (int ox = 0; ox < g.out[2]; ++ox) {
+              const int ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
+              if (ix < 0 || ix >= g.in[2]) continue;
+              run += grow[ox] * xrow[ix];
+              if (++in_run == 256) sum += run, run = 0.0f, in_run = 0;
+            }
+          }
+        }
+      }
+      partial[e] = static_cast<float>(sum + run);
+    }
+  }
+};
+
+// partial[p][c] = sum of the plane v[p][c] (float runs of 256 gathered in
+// double): per image, ReduceK's (n, C, 1, 1) layout (a bias gradient).
+struct ChannelSumK {
+  static constexpr int kPhases = 1;
+  const float* v;
+  int64_t planes, plane;
+  float* partial;
+  WTCONV_HD void operator()(int, const Block& b, float*) const {
+    for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < planes;
+         e += static_cast<int64_t>(b.nthreads) * b.nbx) {
+      const float* src = v + e * plane;
+      double sum = 0.0;
+      float run = 0.0f;
+      for (int64_t p = 0; p < plane; ++p) {
+        run += src[p];
+        if ((p & 255) == 255) sum += run, run = 0.0f;
+      }
+      partial[e] = static_cast<float>(sum + run);
     }
   }
 };

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "../../core/src/operators/conv-geometry.h"
 #include "../../core/src/operators/level-sizes.h"
 #include "../../core/src/operators/validate.h"
 #include "kernels.h"
@@ -557,6 +558,126 @@ wtconv_status wtconv2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t
     upper = out;
   }
   return ex.finish("wtconv2d_backward");
+}
+
+// ---- conv1d / conv2d / conv3d ----------------------------------------------
+// The geometry checks are the core's (conv-geometry.h); weight (cout, cin /
+// groups, *kernel) as in PyTorch.
+
+inline ConvDims conv_dims(const wtconv::ConvGeometry& g) {
+  ConvDims d{g.batch, g.in_channels, g.out_channels, g.groups, {}, {}, {}, {}, {}, {}};
+  for (int a = 0; a < 3; ++a) {
+    d.in[a] = g.in[a], d.out[a] = g.out[a], d.k[a] = g.kernel[a];
+    d.s[a] = g.stride[a], d.p[a] = g.pad[a], d.d[a] = g.dilation[a];
+  }
+  return d;
+}
+
+template <typename Ex>
+wtconv_status conv_forward(Ex& ex, const wtconv::ConvGeometry& g, const float* x, const float* weight,
+                           const float* bias, float* y) {
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  const ConvDims d = conv_dims(g);
+  const int64_t blocks = (d.cout_g() + kConvOutBlock - 1) / kConvOutBlock;
+  ConvFwdK k{x, weight, bias, y, d};
+  WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.groups * blocks * d.out_plane()), 1, kThreads, 0);
+  return ex.finish("conv_forward");
+}
+
+template <typename Ex>
+wtconv_status conv_backward(Ex& ex, const wtconv::ConvGeometry& g, const float* x, const float* weight,
+                            const float* grad_y, float* grad_x, float* grad_weight, float* grad_bias) {
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  const ConvDims d = conv_dims(g);
+  if (grad_x) {
+    ConvAdjK k{grad_y, weight, nullptr, nullptr, nullptr, grad_x, d};
+    WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.cin * d.in_plane()), 1, kThreads, 0);
+  }
+  if (grad_weight || grad_bias) {
+    const int row = d.cin_g() * d.taps() + 1;  // weights of one output channel, then its bias
+    float* partial = nullptr;
+    double* corr = nullptr;
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      partial = cv.take<float>(size_t(d.n) * d.cout * row);
+      corr = cv.take<double>(size_t(d.cout) * row);
+    }));
+    ConvCorrK ck{x, grad_y, partial, d};
+    WTCONV_LAUNCH(ck, grid_for(int64_t(d.n) * d.cout * row), 1, kThreads, 0);
+    ReduceK rk{partial, d.n, d.cout, 1, row, corr};
+    WTCONV_LAUNCH(rk, grid_for(int64_t(d.cout) * row), 1, kThreads, 0);
+    FinalizeK fk{corr, d.cout, row - 1, 1, weight, nullptr, nullptr, grad_weight, nullptr, grad_bias};
+    WTCONV_LAUNCH(fk, grid_for(d.cout), 1, kThreads, 0);
+  }
+  return ex.finish("conv_backward");
+}
+
+// conv_transpose2d through the conv2d whose input gradient it is
+// (wtconv::conv_transpose2d_geometry): its forward pass is that conv's input
+// gradient, its backward that conv's forward (grad x) and weight gradient.
+
+// grad_bias[c] = sum of v[:, c] (planes of `plane` values), in a fixed order.
+template <typename Ex>
+wtconv_status channel_sums(Ex& ex, int32_t n, int32_t c, int64_t plane, const float* v, float* grad_bias) {
+  float* partial = nullptr;
+  double* corr = nullptr;
+  WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+    partial = cv.take<float>(size_t(n) * c);
+    corr = cv.take<double>(size_t(c));
+  }));
+  ChannelSumK sk{v, int64_t(n) * c, plane, partial};
+  WTCONV_LAUNCH(sk, grid_for(int64_t(n) * c), 1, kThreads, 0);
+  ReduceK rk{partial, n, c, 1, 1, corr};
+  WTCONV_LAUNCH(rk, grid_for(c), 1, kThreads, 0);
+  FinalizeK fk{corr, c, 0, 1, nullptr, nullptr, nullptr, nullptr, nullptr, grad_bias};
+  WTCONV_LAUNCH(fk, grid_for(c), 1, kThreads, 0);
+  return WTCONV_OK;
+}
+
+template <typename Ex>
+wtconv_status conv_transpose2d_forward(Ex& ex, const wtconv::ConvGeometry& g, const float* x, const float* weight,
+                                       const float* channel_scale, const float* bias, const float* residual, float* y) {
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  const ConvDims d = conv_dims(g);
+  ConvAdjK k{x, weight, channel_scale, bias, residual, y, d};
+  WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.cin * d.in_plane()), 1, kThreads, 0);
+  return ex.finish("conv_transpose2d_forward");
+}
+
+template <typename Ex>
+wtconv_status conv_transpose2d_backward(Ex& ex, const wtconv::ConvGeometry& g, const float* x, const float* weight,
+                                        const float* grad_y, float* grad_x, float* grad_weight, float* grad_bias) {
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  const ConvDims d = conv_dims(g);  // the conv from grad_y's space to x's
+  if (grad_x) {
+    ConvFwdK k{grad_y, weight, nullptr, grad_x, d};
+    const int64_t blocks = (d.cout_g() + kConvOutBlock - 1) / kConvOutBlock;
+    WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.groups * blocks * d.out_plane()), 1, kThreads, 0);
+  }
+  if (grad_weight) {
+    const int row = d.cin_g() * d.taps() + 1;
+    float* partial = nullptr;
+    double* corr = nullptr;
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      partial = cv.take<float>(size_t(d.n) * d.cout * row);
+      corr = cv.take<double>(size_t(d.cout) * row);
+    }));
+    ConvCorrK ck{grad_y, x, partial, d};  // the conv's input is grad_y, its output gradient x
+    WTCONV_LAUNCH(ck, grid_for(int64_t(d.n) * d.cout * row), 1, kThreads, 0);
+    ReduceK rk{partial, d.n, d.cout, 1, row, corr};
+    WTCONV_LAUNCH(rk, grid_for(int64_t(d.cout) * row), 1, kThreads, 0);
+    FinalizeK fk{corr, d.cout, row - 1, 1, weight, nullptr, nullptr, grad_weight, nullptr, nullptr};
+    WTCONV_LAUNCH(fk, grid_for(d.cout), 1, kThreads, 0);
+  }
+  if (grad_bias) WTCONV_CHECK(channel_sums(ex, d.n, d.cin, d.in_plane(), grad_y, grad_bias));
+  return ex.finish("conv_transpose2d_backward");
 }
 
 #undef WTCONV_LAUNCH

@@ -135,6 +135,98 @@ function runDepthwise(dims: number[], bias: boolean, seed: number): Results {
   return { y, gx, gw, gb };
 }
 
+// Random conv1d / conv2d / conv3d configurations: rank, sizes, groups, stride, padding, dilation, bias.
+interface ConvCase {
+  dims: 1 | 2 | 3; n: number; cin: number; cout: number; groups: number; size: number[]; k: number[];
+  stride: number[]; padding: number[]; dilation: number[]; bias: boolean;
+}
+
+const convCases: ConvCase[] = (() => {
+  let s = 977;
+  const rand = (lo: number, hi: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return lo + ((s >>> 8) % (hi - lo + 1));
+  };
+  const out: ConvCase[] = [
+    // depthwise (the depthwise kernels) and a pointwise conv
+    { dims: 2, n: 2, cin: 3, cout: 3, groups: 3, size: [9, 11], k: [5, 5], stride: [1, 2], padding: [2, 1], dilation: [1, 1], bias: true },
+    { dims: 2, n: 1, cin: 6, cout: 5, groups: 1, size: [4, 7], k: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1], bias: false },
+  ];
+  for (let i = 0; i < 18; i++) {
+    const dims = ((i % 3) + 1) as 1 | 2 | 3;
+    const groups = rand(1, 3);
+    const size = Array.from({ length: dims }, () => rand(dims === 3 ? 3 : 5, dims === 1 ? 40 : dims === 2 ? 14 : 7));
+    const dilation = Array.from({ length: dims }, () => rand(1, 2));
+    const k = size.map((sz, a) => Math.max(1, Math.min(rand(1, dims === 3 ? 3 : 5), Math.floor((sz - 1) / dilation[a]) + 1)));
+    out.push({
+      dims, n: rand(1, 2), cin: groups * rand(1, 3), cout: groups * rand(1, 3), groups, size, k,
+      stride: Array.from({ length: dims }, () => rand(1, 3)), padding: k.map((kk) => rand(0, Math.floor(kk / 2) + 1)),
+      dilation, bias: i % 4 !== 0,
+    });
+  }
+  return out;
+})();
+
+// Random conv_transpose2d configurations (output padding below the stride or
+// the dilation), with the channel scale and residual of the forward pass.
+interface ConvTCase {
+  n: number; cin: number; cout: number; groups: number; size: number[]; k: number[]; stride: number[];
+  padding: number[]; outputPadding: number[]; dilation: number[]; bias: boolean; affine: boolean;
+}
+
+const convTCases: ConvTCase[] = (() => {
+  let s = 3301;
+  const rand = (lo: number, hi: number) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return lo + ((s >>> 8) % (hi - lo + 1));
+  };
+  const out: ConvTCase[] = [
+    // WaveMix's upsampling: 4x4, stride 2, padding 1
+    { n: 2, cin: 8, cout: 4, groups: 1, size: [5, 6], k: [4, 4], stride: [2, 2], padding: [1, 1], outputPadding: [0, 0], dilation: [1, 1], bias: true, affine: true },
+  ];
+  for (let i = 0; i < 11; i++) {
+    const groups = rand(1, 2);
+    const stride = [rand(1, 3), rand(1, 3)], dilation = [rand(1, 2), rand(1, 2)];
+    const k = [rand(1, 4), rand(1, 4)];
+    out.push({
+      n: rand(1, 2), cin: groups * rand(1, 3), cout: groups * rand(1, 3), groups, size: [rand(1, 9), rand(1, 9)], k, stride,
+      padding: k.map((kk, a) => rand(0, Math.floor((dilation[a] * (kk - 1)) / 2))),
+      outputPadding: stride.map((st, a) => rand(0, Math.max(st, dilation[a]) - 1)), dilation, bias: i % 3 !== 0, affine: i % 2 === 0,
+    });
+  }
+  return out;
+})();
+
+function runConvT(cs: ConvTCase, i: number): Results {
+  const x = randomTensor([cs.n, cs.cin, ...cs.size], 40 * i);
+  const w = randomTensor([cs.cin, cs.cout / cs.groups, ...cs.k], 40 * i + 1);
+  const b = cs.bias ? randomTensor([cs.cout], 40 * i + 2) : null;
+  const o = { stride: cs.stride, padding: cs.padding, outputPadding: cs.outputPadding, dilation: cs.dilation, groups: cs.groups };
+  const y = wt.convTranspose2d(x, w, b, o);
+  const r: Results = { y };
+  if (cs.affine) {
+    const scale = randomTensor([cs.cout], 40 * i + 4), residual = randomTensor([...y.shape], 40 * i + 5);
+    r.affine = wt.convTranspose2d(x, w, b, { ...o, scale, residual });
+  }
+  const g = wt.convTranspose2dBackward(x, w, b, randomTensor([...y.shape], 40 * i + 3), o);
+  for (const [k, v] of Object.entries(g)) if (v) r[`grad.${k}`] = v;
+  return r;
+}
+
+function runConv(cs: ConvCase, i: number): Results {
+  const conv = [wt.conv1d, wt.conv2d, wt.conv3d][cs.dims - 1];
+  const backward = [wt.conv1dBackward, wt.conv2dBackward, wt.conv3dBackward][cs.dims - 1];
+  const x = randomTensor([cs.n, cs.cin, ...cs.size], 30 * i);
+  const w = randomTensor([cs.cout, cs.cin / cs.groups, ...cs.k], 30 * i + 1);
+  const b = cs.bias ? randomTensor([cs.cout], 30 * i + 2) : null;
+  const o = { stride: cs.stride, padding: cs.padding, dilation: cs.dilation, groups: cs.groups };
+  const y = conv(x, w, b, o);
+  const g = backward(x, w, b, randomTensor([...y.shape], 30 * i + 3), o);
+  const r: Results = { y };
+  for (const [k, v] of Object.entries(g)) if (v) r[`grad.${k}`] = v;
+  return r;
+}
+
 function compare(got: Results, ref: Results, what: string): void {
   for (const [k, t] of Object.entries(ref)) {
     assert(got[k], `${what}: missing ${k}`);
@@ -214,6 +306,70 @@ export function cudaChecks(opts: CheckOptions): Check[] {
     },
   });
 
+  const convFixtures = readdirSync(opts.fixturesDir).filter((f) => /^(conv2d_|convt2d_|dcls_conv).*\.safetensors$/.test(f)).sort();
+  assert(convFixtures.some((f) => f.startsWith('conv2d_')), `no conv2d_* fixtures in ${opts.fixturesDir}`);
+  for (const name of convFixtures) {
+    checks.push({
+      name: `fixture ${name} (conv kernels)`,
+      run: async () => {
+        await useCuda('fused');
+        const { t, config } = loadFixture(opts.fixturesDir, name);
+        const bias = t.bias ?? null;
+        const expected = Object.keys(t).filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)).sort();
+        const check = (y: wt.Tensor, grads: Record<string, wt.Tensor | undefined>, what: string) => {
+          parity(y, t.y, `y${what}`);
+          const got = Object.keys(grads).filter((k) => grads[k] !== undefined).sort();
+          assert(JSON.stringify(got) === JSON.stringify(expected), `gradient keys ${got}`);
+          for (const k of expected) parity(grads[k]!, t[`grad.${k}`], `grad.${k}${what}`);
+        };
+        if (config.op === 'conv_transpose2d') {
+          const o = {
+            stride: config.stride as number[], padding: config.padding as number[], outputPadding: config.output_padding as number[],
+            dilation: config.dilation as number[], groups: config.groups as number,
+          };
+          check(wt.convTranspose2d(t.x, t.weight, bias, o), wt.convTranspose2dBackward(t.x, t.weight, bias, t.grad_y, o), '');
+          const xd = t.x.to('cuda'), wd = t.weight.to('cuda'), bd = bias ? bias.to('cuda') : null;
+          const yd = wt.convTranspose2d(xd, wd, bd, o);
+          assert(yd.device === 'cuda', `convTranspose2d on device inputs returned a ${yd.device} tensor`);
+          check(yd, wt.convTranspose2dBackward(xd, wd, bd, t.grad_y.to('cuda'), o), ' (device tensors)');
+        } else if (config.op === 'conv2d') {
+          const o = { stride: config.stride as number[], padding: config.padding as number[], dilation: config.dilation as number[], groups: config.groups as number };
+          check(wt.conv2d(t.x, t.weight, bias, o), wt.conv2dBackward(t.x, t.weight, bias, t.grad_y, o), '');
+          const xd = t.x.to('cuda'), wd = t.weight.to('cuda'), bd = bias ? bias.to('cuda') : null;
+          const yd = wt.conv2d(xd, wd, bd, o);
+          assert(yd.device === 'cuda', `conv2d on device inputs returned a ${yd.device} tensor`);
+          check(yd, wt.conv2dBackward(xd, wd, bd, t.grad_y.to('cuda'), o), ' (device tensors)');
+        } else {
+          const o = {
+            dilatedKernelSize: config.dilated_kernel_size as number[], version: config.version as wt.DclsVersion, SIG: t.SIG,
+            stride: config.stride as number, padding: config.padding as number[], groups: config.groups as number,
+          };
+          check(wt.dclsConv(t.x, t.weight, t.P, bias, o), wt.dclsConvBackward(t.x, t.weight, t.P, bias, t.grad_y, o), '');
+        }
+      },
+    });
+  }
+
+  checks.push({
+    name: `${convCases.length} random conv1d / conv2d / conv3d configurations agree with native (groups, stride, padding, dilation)`,
+    run: async () => {
+      await useNative();
+      const ref = convCases.map(runConv);
+      await useCuda('fused');
+      convCases.forEach((cs, i) => compare(runConv(cs, i), ref[i], `conv case ${i} ${JSON.stringify(cs)}`));
+    },
+  });
+
+  checks.push({
+    name: `${convTCases.length} random convTranspose2d configurations agree with native (output padding, groups, dilation, scale and residual)`,
+    run: async () => {
+      await useNative();
+      const ref = convTCases.map(runConvT);
+      await useCuda('fused');
+      convTCases.forEach((cs, i) => compare(runConvT(cs, i), ref[i], `convT case ${i} ${JSON.stringify(cs)}`));
+    },
+  });
+
   checks.push({
     name: 'a chain of layers stays on the device and matches the host chain',
     run: async () => {
@@ -260,11 +416,11 @@ export function cudaChecks(opts: CheckOptions): Check[] {
   checks.push({
     name: 'ops without CUDA kernels run on the CPU fallback, also from device tensors',
     run: async () => {
-      const x = randomTensor([1, 4, 12, 12], 3), w = randomTensor([6, 4, 3, 3], 4);
+      const x = randomTensor([1, 4, 12, 12], 3);
       await useNative();
-      const ref = wt.conv2d(x, w, null, { padding: 1 });
+      const ref = wt.gelu(x);
       await useCuda('fused');
-      parity(wt.conv2d(x.to('cuda'), w, null, { padding: 1 }), ref, 'conv2d from a device tensor');
+      parity(wt.gelu(x.to('cuda')), ref, 'gelu from a device tensor');
     },
   });
 

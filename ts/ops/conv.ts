@@ -144,7 +144,8 @@ const BACKWARD: Record<number, KernelName> = { 1: 'conv1dBackward', 2: 'conv2dBa
 function forward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, opts?: ConvOptions): Tensor {
   const p = planConv(dims, x, weight, bias, opts);
   const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias });
-  current().run(FORWARD[dims], [...p.args, new In(x.data), new In(weight.data), p.bias ? new In(p.bias.data) : null, new Out(y.data)]);
+  // Tensors (not their data) so that device tensors stay on the device (backends/cuda.ts).
+  current().run(FORWARD[dims], [...p.args, new In(x), new In(weight), p.bias ? new In(p.bias) : null, new Out(y)]);
   return y;
 }
 
@@ -154,8 +155,7 @@ function backward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, 
   const g: ConvGrads = { x: Tensor.zeros(x.shape), weight: Tensor.zeros(weight.shape) };
   if (p.bias) g.bias = Tensor.zeros(p.bias.shape);
   current().run(BACKWARD[dims], [
-    ...p.args, new In(x.data), new In(weight.data), new In(gradY.data),
-    new Out(g.x.data), new Out(g.weight.data), g.bias ? new Out(g.bias.data) : null,
+    ...p.args, new In(x), new In(weight), new In(gradY), new Out(g.x), new Out(g.weight), g.bias ? new Out(g.bias) : null,
   ]);
   return g;
 }
@@ -210,8 +210,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null, 
   const residual = opts?.residual === undefined ? null : expectShape(opts.residual, p.outShape, "option 'residual'");
   const y = outputTensor(p.outShape, opts?.out, { x, weight, bias: p.bias, "option 'scale'": scale, "option 'residual'": residual });
   current().run('convTranspose2dForward', [
-    ...p.args, new In(x.data), new In(weight.data), scale ? new In(scale.data) : null, p.bias ? new In(p.bias.data) : null,
-    residual ? new In(residual.data) : null, new Out(y.data),
+    ...p.args, new In(x), new In(weight), scale ? new In(scale) : null, p.bias ? new In(p.bias) : null,
+    residual ? new In(residual) : null, new Out(y),
   ]);
   return y;
 }
@@ -223,8 +223,7 @@ export function convTranspose2dBackward(x: Tensor, weight: Tensor, bias: Tensor 
   const g: ConvGrads = { x: Tensor.zeros(x.shape), weight: Tensor.zeros(weight.shape) };
   if (p.bias) g.bias = Tensor.zeros(p.bias.shape);
   current().run('convTranspose2dBackward', [
-    ...p.args, new In(x.data), new In(weight.data), new In(gradY.data),
-    new Out(g.x.data), new Out(g.weight.data), g.bias ? new Out(g.bias.data) : null,
+    ...p.args, new In(x), new In(weight), new In(gradY), new Out(g.x), new Out(g.weight), g.bias ? new Out(g.bias) : null,
   ]);
   return g;
 }

@@ -59,6 +59,46 @@ WTCONV_API wtconv_status wtconv_cuda_depthwise_conv2d_backward(
     int32_t stride_h, int32_t stride_w,
     const float* x, const float* weight, const float* grad_y,
     float* grad_x, float* grad_weight, float* grad_bias);
+/* conv1d / conv2d / conv3d: the arguments of the core's wtconv_conv*d_* (c_api.h). */
+WTCONV_API wtconv_status wtconv_cuda_conv1d_forward(
+    int32_t n, int32_t cin, int32_t l, int32_t cout, int32_t k, int32_t stride, int32_t pad,
+    int32_t dilation, int32_t groups, const float* x, const float* weight, const float* bias, float* y);
+WTCONV_API wtconv_status wtconv_cuda_conv1d_backward(
+    int32_t n, int32_t cin, int32_t l, int32_t cout, int32_t k, int32_t stride, int32_t pad,
+    int32_t dilation, int32_t groups, const float* x, const float* weight, const float* grad_y,
+    float* grad_x, float* grad_weight, float* grad_bias);
+WTCONV_API wtconv_status wtconv_cuda_conv2d_forward(
+    int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
+    int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t groups, const float* x, const float* weight, const float* bias,
+    float* y);
+WTCONV_API wtconv_status wtconv_cuda_conv2d_backward(
+    int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
+    int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t groups, const float* x, const float* weight, const float* grad_y,
+    float* grad_x, float* grad_weight, float* grad_bias);
+WTCONV_API wtconv_status wtconv_cuda_conv3d_forward(
+    int32_t n, int32_t cin, int32_t d, int32_t h, int32_t w, int32_t cout, int32_t kd, int32_t kh,
+    int32_t kw, int32_t stride_d, int32_t stride_h, int32_t stride_w, int32_t pad_d, int32_t pad_h,
+    int32_t pad_w, int32_t dilation_d, int32_t dilation_h, int32_t dilation_w, int32_t groups,
+    const float* x, const float* weight, const float* bias, float* y);
+WTCONV_API wtconv_status wtconv_cuda_conv3d_backward(
+    int32_t n, int32_t cin, int32_t d, int32_t h, int32_t w, int32_t cout, int32_t kd, int32_t kh,
+    int32_t kw, int32_t stride_d, int32_t stride_h, int32_t stride_w, int32_t pad_d, int32_t pad_h,
+    int32_t pad_w, int32_t dilation_d, int32_t dilation_h, int32_t dilation_w, int32_t groups,
+    const float* x, const float* weight, const float* grad_y, float* grad_x, float* grad_weight,
+    float* grad_bias);
+/* conv_transpose2d: the arguments of the core's wtconv_conv_transpose2d_* (c_api.h). */
+WTCONV_API wtconv_status wtconv_cuda_conv_transpose2d_forward(
+    int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
+    int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,
+    int32_t output_pad_w, int32_t dilation_h, int32_t dilation_w, int32_t groups, const float* x,
+    const float* weight, const float* channel_scale, const float* bias, const float* residual, float* y);
+WTCONV_API wtconv_status wtconv_cuda_conv_transpose2d_backward(
+    int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t kh, int32_t kw,
+    int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,
+    int32_t output_pad_w, int32_t dilation_h, int32_t dilation_w, int32_t groups, const float* x,
+    const float* weight, const float* grad_y, float* grad_x, float* grad_weight, float* grad_bias);
 WTCONV_API wtconv_status wtconv_cuda_dwt2d_forward(
     int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels, int32_t wavelet,
     const float* x, float* const* bands);
