@@ -8,6 +8,7 @@
 
 #include "../common.h"
 #include "../simd.h"
+#include "dropout-mask.h"
 
 namespace wtconv {
 namespace {
@@ -79,19 +80,7 @@ WTCONV_INLINE void tail(size_t left, const float* a, const float* b, float* out,
 
 typedef uint32_t vu __attribute__((vector_size(sizeof(vf))));
 
-template <typename T>
-WTCONV_INLINE T lowbias32(T h) {
-  h ^= h >> 16;
-  h *= 0x7feb352du;
-  h ^= h >> 15;
-  h *= 0x846ca68bu;
-  h ^= h >> 16;
-  return h;
-}
-
 }  // namespace
-
-uint32_t hash32(uint32_t v) { return lowbias32(v); }
 
 WTCONV_MULTIVERSION
 void dropout_span_forward(const float* x, float* y, float* mask, size_t count, uint32_t first,

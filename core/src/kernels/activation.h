@@ -14,12 +14,10 @@ void gelu_span_forward(const float* x, float* y, size_t count);
 void gelu_span_backward(const float* x, const float* grad_y, float* grad_x, size_t count);
 
 // Dropout mask and output of values [first, first + count) of a tensor:
-// mask[i] = scale when hash(key, first + i) < threshold (a 32-bit lowbias
-// hash of the index, key mixed in), else 0; y = x * mask. The same on every
-// ISA and in WASM, whatever the split.
+// mask[i] = scale when lowbias32((first + i) ^ key) < threshold, else 0;
+// y = x * mask (dropout-mask.h). The same on every ISA and in WASM, whatever
+// the split.
 void dropout_span_forward(const float* x, float* y, float* mask, size_t count, uint32_t first,
                           uint32_t key, uint32_t threshold, float scale);
-// A 32-bit mixing function (lowbias32), for keys.
-uint32_t hash32(uint32_t v);
 
 }  // namespace wtconv

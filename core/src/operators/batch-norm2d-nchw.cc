@@ -6,19 +6,7 @@
 
 #include "../kernels/channel-stats.h"
 #include "../thread-pool.h"
-#include "validate.h"
-
-namespace wtconv {
-namespace {
-
-wtconv_status check_bn(int32_t n, int32_t c, int32_t h, int32_t w, int32_t training) {
-  WTCONV_CHECK(check_nchw(n, c, h, w, "x"));
-  if (training != 0 && training != 1) return fail(WTCONV_E_ARG, "training: expected 0 or 1, got %d", training);
-  return ok();
-}
-
-}  // namespace
-}  // namespace wtconv
+#include "layer-checks.h"
 
 using namespace wtconv;
 
@@ -29,28 +17,10 @@ wtconv_status wtconv_batch_norm2d_forward(
     const float* x, const float* weight, const float* bias, const float* running_mean,
     const float* running_var, float* y, float* save_mean, float* save_invstd,
     float* new_running_mean, float* new_running_var) {
-  WTCONV_CHECK(check_bn(n, c, h, w, training));
-  if (!(eps > 0.0f) || !std::isfinite(eps)) return fail(WTCONV_E_ARG, "eps: expected a positive value, got %g", eps);
-  if (!(momentum >= 0.0f && momentum <= 1.0f)) {
-    return fail(WTCONV_E_ARG, "momentum: expected a value in [0, 1], got %g", momentum);
-  }
-  WTCONV_CHECK(check_pointer(x, "x"));
-  WTCONV_CHECK(check_pointer(y, "y"));
-  WTCONV_CHECK(check_pointer(save_mean, "save_mean"));
-  WTCONV_CHECK(check_pointer(save_invstd, "save_invstd"));
-  if (!training) {
-    WTCONV_CHECK(check_pointer(running_mean, "running_mean"));
-    WTCONV_CHECK(check_pointer(running_var, "running_var"));
-  }
-  if ((new_running_mean != nullptr || new_running_var != nullptr) &&
-      (running_mean == nullptr || running_var == nullptr)) {
-    return fail(WTCONV_E_ARG, "running_mean, running_var: expected buffers to update, got NULL");
-  }
+  WTCONV_CHECK(check_batch_norm2d_forward(n, c, h, w, training, momentum, eps, x, running_mean, running_var, y, save_mean,
+                                          save_invstd, new_running_mean, new_running_var));
   const size_t plane = static_cast<size_t>(h) * w;
   const size_t m = plane * n;
-  if (training && m < 2 && new_running_var != nullptr) {
-    return fail(WTCONV_E_SHAPE, "x: training needs more than 1 value per channel, got (%d, %d, %d, %d)", n, c, h, w);
-  }
   const size_t stride = plane * c;
   auto body = [&](size_t begin, size_t end, void*) {
     for (size_t ch = begin; ch < end; ++ch) {
@@ -90,7 +60,7 @@ wtconv_status wtconv_batch_norm2d_backward(
     int32_t n, int32_t c, int32_t h, int32_t w, int32_t training, const float* x,
     const float* weight, const float* save_mean, const float* save_invstd, const float* grad_y,
     float* grad_x, float* grad_weight, float* grad_bias) {
-  WTCONV_CHECK(check_bn(n, c, h, w, training));
+  WTCONV_CHECK(check_batch_norm2d(n, c, h, w, training));
   WTCONV_CHECK(check_pointer(x, "x"));
   WTCONV_CHECK(check_pointer(save_mean, "save_mean"));
   WTCONV_CHECK(check_pointer(save_invstd, "save_invstd"));

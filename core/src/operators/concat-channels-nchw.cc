@@ -3,21 +3,7 @@
 #include <cstring>
 
 #include "../thread-pool.h"
-#include "validate.h"
-
-namespace wtconv {
-namespace {
-
-wtconv_status check_concat(int32_t n, int32_t ca, int32_t cb, int32_t plane) {
-  if (n < 1 || ca < 1 || cb < 1 || plane < 1) {
-    return fail(WTCONV_E_SHAPE, "concat: expected positive sizes, got n %d, channels %d + %d, plane %d", n, ca, cb, plane);
-  }
-  if (ca > INT32_MAX - cb) return fail(WTCONV_E_SHAPE, "concat: %d + %d channels overflow", ca, cb);
-  return check_nchw(n, ca + cb, plane, 1, "y");
-}
-
-}  // namespace
-}  // namespace wtconv
+#include "layer-checks.h"
 
 using namespace wtconv;
 

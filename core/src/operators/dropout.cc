@@ -7,8 +7,10 @@
 #include <cstring>
 
 #include "../kernels/activation.h"
+#include "../kernels/dropout-mask.h"
 #include "../thread-pool.h"
 #include "elementwise.h"
+#include "layer-checks.h"
 
 using namespace wtconv;
 
@@ -18,14 +20,11 @@ wtconv_status wtconv_dropout_forward(int32_t n, int32_t size, float p, int32_t s
                                      const float* x, float* y, float* mask) {
   size_t count = 0;
   WTCONV_CHECK(check_elementwise(n, size, &count));
-  if (!(p >= 0.0f && p <= 1.0f)) return fail(WTCONV_E_ARG, "p: expected a probability in [0, 1], got %g", p);
+  WTCONV_CHECK(check_dropout_probability(p));
   WTCONV_CHECK(check_pointer(x, "x"));
   WTCONV_CHECK(check_pointer(y, "y"));
   WTCONV_CHECK(check_pointer(mask, "mask"));
-  const float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
-  // keep when the 32-bit hash falls below (1 - p) 2^32 (p > 0 here, so it fits)
-  const double keep_scaled = std::ldexp(1.0 - static_cast<double>(p), 32);
-  const uint32_t threshold = keep_scaled >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(keep_scaled);
+  const DropoutThreshold keep = dropout_threshold(p);
   auto body = [&](size_t begin, size_t end, void*) {
     const size_t lo = begin * kElementwiseBlock, hi = std::min(count, end * kElementwiseBlock);
     if (p == 0.0f) {
@@ -37,8 +36,8 @@ wtconv_status wtconv_dropout_forward(int32_t n, int32_t size, float p, int32_t s
     // high half of the index goes into the key, the low half into the hash.
     for (size_t b = lo; b < hi; b += kElementwiseBlock) {
       const size_t e = std::min(hi, b + kElementwiseBlock);
-      const uint32_t key = hash32(static_cast<uint32_t>(seed) ^ hash32(static_cast<uint32_t>(static_cast<uint64_t>(b) >> 32) + 0x9e3779b9u));
-      dropout_span_forward(x + b, y + b, mask + b, e - b, static_cast<uint32_t>(b), key, threshold, scale);
+      const uint32_t key = dropout_key(seed, static_cast<uint32_t>(static_cast<uint64_t>(b) >> 32));
+      dropout_span_forward(x + b, y + b, mask + b, e - b, static_cast<uint32_t>(b), key, keep.threshold, keep.scale);
     }
     return WTCONV_OK;
   };

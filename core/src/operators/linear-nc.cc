@@ -6,25 +6,13 @@
 
 #include "../kernels/gemm.h"
 #include "../thread-pool.h"
-#include "validate.h"
+#include "layer-checks.h"
 
 namespace wtconv {
 namespace {
 
 constexpr int32_t kTileRows = 64;
 constexpr int32_t kTileCols = 256;
-
-wtconv_status check_linear(int32_t n, int32_t in, int32_t out) {
-  if (n < 1 || in < 1 || out < 1) {
-    return fail(WTCONV_E_SHAPE, "linear: expected positive sizes, got n %d, in %d, out %d", n, in, out);
-  }
-  size_t total = 0;
-  if (!checked_product({n, in, 16}, &total) || !checked_product({n, out, 16}, &total) ||
-      !checked_product({out, in, 16}, &total)) {
-    return fail(WTCONV_E_OOM, "linear: n %d, in %d, out %d needs more memory than this backend can address", n, in, out);
-  }
-  return ok();
-}
 
 // C (m x cols) = A (m x k) B (k x cols), tiled over C and threaded.
 wtconv_status tiled_gemm(int32_t m, int32_t cols, int32_t k, MatrixView a, MatrixView b, float* c) {
