@@ -53,6 +53,10 @@ class Args {
     if (!info_[k].IsNumber()) return bad(k, "a number"), -1;
     return info_[k].As<Napi::Number>().Int32Value();
   }
+  float f(size_t k) {
+    if (!info_[k].IsNumber()) return bad(k, "a number"), 0.0f;
+    return info_[k].As<Napi::Number>().FloatValue();
+  }
   float* d(size_t k) {  // DeviceBuffer or null
     if (info_[k].IsNull() || info_[k].IsUndefined()) return nullptr;
     return dev(info_[k], k);
@@ -151,6 +155,29 @@ WTCONV_BIND(convTranspose2dBackward,
             wtconv_cuda_conv_transpose2d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7),
                                                   a.i(8), a.i(9), a.i(10), a.i(11), a.i(12), a.i(13), a.i(14), a.i(15),
                                                   a.d(16), a.d(17), a.d(18), a.d(19), a.d(20), a.d(21)))
+
+WTCONV_BIND(addForward, wtconv_cuda_add_forward(a.i(0), a.i(1), a.d(2), a.d(3), a.d(4)))
+WTCONV_BIND(geluForward, wtconv_cuda_gelu_forward(a.i(0), a.i(1), a.d(2), a.d(3)))
+WTCONV_BIND(geluBackward, wtconv_cuda_gelu_backward(a.i(0), a.i(1), a.d(2), a.d(3), a.d(4)))
+WTCONV_BIND(dropoutForward, wtconv_cuda_dropout_forward(a.i(0), a.i(1), a.f(2), a.i(3), a.d(4), a.d(5), a.d(6)))
+WTCONV_BIND(dropoutBackward, wtconv_cuda_dropout_backward(a.i(0), a.i(1), a.d(2), a.d(3), a.d(4)))
+WTCONV_BIND(batchNorm2dForward,
+            wtconv_cuda_batch_norm2d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.f(5), a.f(6), a.d(7), a.d(8),
+                                             a.d(9), a.d(10), a.d(11), a.d(12), a.d(13), a.d(14), a.d(15), a.d(16)))
+WTCONV_BIND(batchNorm2dBackward,
+            wtconv_cuda_batch_norm2d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.d(5), a.d(6), a.d(7), a.d(8),
+                                              a.d(9), a.d(10), a.d(11), a.d(12)))
+WTCONV_BIND(linearForward, wtconv_cuda_linear_forward(a.i(0), a.i(1), a.i(2), a.d(3), a.d(4), a.d(5), a.d(6)))
+WTCONV_BIND(linearBackward, wtconv_cuda_linear_backward(a.i(0), a.i(1), a.i(2), a.d(3), a.d(4), a.d(5), a.d(6),
+                                                        a.d(7), a.d(8)))
+WTCONV_BIND(globalAvgPool2dForward, wtconv_cuda_global_avg_pool2d_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.d(4),
+                                                                          a.d(5)))
+WTCONV_BIND(globalAvgPool2dBackward, wtconv_cuda_global_avg_pool2d_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.d(4),
+                                                                            a.d(5)))
+WTCONV_BIND(concatChannelsForward, wtconv_cuda_concat_channels_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.d(4),
+                                                                       a.d(5), a.d(6)))
+WTCONV_BIND(concatChannelsBackward, wtconv_cuda_concat_channels_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.d(4),
+                                                                         a.d(5), a.d(6)))
 
 // probe() -> { count, name, computeCapability, driverVersion, runtimeVersion, reason }
 Napi::Value probe(const Napi::CallbackInfo& info) {
@@ -283,6 +310,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(conv3dBackward);
   EXPORT(convTranspose2dForward);
   EXPORT(convTranspose2dBackward);
+  EXPORT(addForward);
+  EXPORT(geluForward);
+  EXPORT(geluBackward);
+  EXPORT(dropoutForward);
+  EXPORT(dropoutBackward);
+  EXPORT(batchNorm2dForward);
+  EXPORT(batchNorm2dBackward);
+  EXPORT(linearForward);
+  EXPORT(linearBackward);
+  EXPORT(globalAvgPool2dForward);
+  EXPORT(globalAvgPool2dBackward);
+  EXPORT(concatChannelsForward);
+  EXPORT(concatChannelsBackward);
   EXPORT(probe);
   EXPORT(alloc);
   EXPORT(upload);

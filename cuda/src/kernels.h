@@ -21,10 +21,17 @@
 //                  forward, input gradient and per-image weight / bias
 //                  correlations (then ReduceK and FinalizeK), and
 //                  conv_transpose2d as the adjoint of a conv2d; one output per
-//                  thread, no tiling yet.
+//                  thread, no tiling yet;
+//   WaveMix layers BinaryK (add, dropout backward), GeluK, DropoutK,
+//                  PlaneMomentsK + BnStatsK + BnApplyK / BnGradK (BatchNorm2d),
+//                  MatMulK + ColumnSumK (Linear), ChannelSumK + BroadcastK
+//                  (global average pooling), ConcatK.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+
+#include "../../core/src/kernels/dropout-mask.h"
 
 #if defined(__CUDACC__)
 #define WTCONV_HD __host__ __device__ __forceinline__
@@ -472,8 +479,7 @@ struct ConvAdjK {
 // Per image, the correlations of grad_y with the unfolded x: partial[img][o][j]
 // for j = (c, t) < cin_g * taps, and the sum of grad_y[img][o] at j = cin_g *
 // taps (the bias gradient): ReduceK's (n, C = cout, 1, cin_g * taps + 1)
-// layout. Each thread one entry, its sum in a fixed order (float runs of 256
-// products gathered in double).
+// layout. Each thread one entry, its sum in double in a fixed order.
 struct ConvCorrK {
   static constexpr int kPhases = 1;
   const float* x;
@@ -492,13 +498,8 @@ struct ConvCorrK {
       const int o = static_cast<int>(r % g.cout), img = static_cast<int>(r / g.cout);
       const float* go = gy + (static_cast<int64_t>(img) * g.cout + o) * P;
       double sum = 0.0;
-      float run = 0.0f;
-      int in_run = 0;
       if (j == row - 1) {
-        for (int64_t p = 0; p < P; ++p) {
-          run += go[p];
-          if (++in_run == 256) sum += run, run = 0.0f, in_run = 0;
-        }
+        for (int64_t p = 0; p < P; ++p) sum += go[p];
       } else {
         const int c = j / taps, t = j % taps;
         const int kx = t % g.k[2], ky = (t / g.k[2]) % g.k[1], kz = t / (g.k[2] * g.k[1]);
@@ -515,36 +516,310 @@ struct ConvCorrK {
             for (int ox = 0; ox < g.out[2]; ++ox) {
               const int ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
               if (ix < 0 || ix >= g.in[2]) continue;
-              run += grow[ox] * xrow[ix];
-              if (++in_run == 256) sum += run, run = 0.0f, in_run = 0;
+              sum += grow[ox] * xrow[ix];
             }
           }
         }
       }
-      partial[e] = static_cast<float>(sum + run);
+      partial[e] = static_cast<float>(sum);
     }
   }
 };
 
-// partial[p][c] = sum of the plane v[p][c] (float runs of 256 gathered in
-// double): per image, ReduceK's (n, C, 1, 1) layout (a bias gradient).
+// partial[p][c] = sum of the plane v[p][c] (in double) / divisor: per image, ReduceK's (n, C, 1, 1) layout (a bias
+// gradient, divisor 1), or global average pooling (divisor: the plane size).
 struct ChannelSumK {
   static constexpr int kPhases = 1;
   const float* v;
   int64_t planes, plane;
+  double divisor;
   float* partial;
   WTCONV_HD void operator()(int, const Block& b, float*) const {
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < planes;
          e += static_cast<int64_t>(b.nthreads) * b.nbx) {
       const float* src = v + e * plane;
       double sum = 0.0;
-      float run = 0.0f;
-      for (int64_t p = 0; p < plane; ++p) {
-        run += src[p];
-        if ((p & 255) == 255) sum += run, run = 0.0f;
-      }
-      partial[e] = static_cast<float>(sum + run);
+      for (int64_t p = 0; p < plane; ++p) sum += src[p];
+      partial[e] = static_cast<float>(sum / divisor);
     }
+  }
+};
+
+// ---- WaveMix layers (the math of core/src/operators/{add,gelu,dropout,
+// batch-norm2d-nchw,linear-nc,global-avg-pool2d-nchw,concat-channels-nchw}.cc)
+
+// Grid-stride loop over count values: f(e) for each.
+template <typename F>
+WTCONV_HD void for_each_value(const Block& b, int64_t count, F&& f) {
+  for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < count;
+       e += static_cast<int64_t>(b.nthreads) * b.nbx) {
+    f(e);
+  }
+}
+
+// y = a + b, or y = a * b (dropout's backward: grad_y * mask); y may be a or b.
+struct BinaryK {
+  static constexpr int kPhases = 1;
+  const float* a;
+  const float* b;
+  float* y;
+  int64_t count;
+  int multiply;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) { y[e] = multiply ? a[e] * b[e] : a[e] + b[e]; });
+  }
+};
+
+// GELU (erf form) forward, y = x Phi(x), or backward, grad_x = grad_y (Phi(x) + x phi(x)).
+struct GeluK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  const float* grad_y;  // null: forward
+  float* out;
+  int64_t count;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) {
+      const float v = x[e];
+      const float cdf = 0.5f + 0.5f * erff(v * 0.70710678118654752f);
+      out[e] = grad_y ? grad_y[e] * (cdf + v * expf(-0.5f * v * v) * 0.39894228040143268f) : v * cdf;
+    });
+  }
+};
+
+// Dropout (training mode): the mask of dropout-mask.h, y = x * mask; p = 0
+// (keep_all) copies x with a mask of ones.
+struct DropoutK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  float* y;
+  float* mask;
+  int64_t count;
+  int32_t seed;
+  uint32_t threshold;
+  float scale;
+  int keep_all;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) {
+      float m = 1.0f;
+      if (!keep_all) {
+        const uint64_t i = static_cast<uint64_t>(e);
+        const uint32_t key = wtconv::dropout_key(seed, static_cast<uint32_t>(i >> 32));
+        m = wtconv::lowbias32<uint32_t>(static_cast<uint32_t>(i) ^ key) < threshold ? scale : 0.0f;
+      }
+      mask[e] = m;
+      y[e] = x[e] * m;
+    });
+  }
+};
+
+// Per plane (image, channel): the sum of (x - mean[c])^2 (BatchNorm's variance)
+// or, with g, the sums of g and g (x - mean[c]) (its backward), in double: a
+// training-mode BatchNorm removes the mean of its gradient, and the layers
+// below it see the rounding of that mean; ReduceK's layout with taps = 1 or 2.
+struct PlaneMomentsK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  const float* g;  // null: the squared deviations
+  const float* mean;
+  int c;
+  int64_t planes, plane;
+  float* partial;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, planes, [&](int64_t e) {
+      const float m = mean[e % c];
+      const float* xp = x + e * plane;
+      const float* gp = g ? g + e * plane : nullptr;
+      double s0 = 0.0, s1 = 0.0;
+      for (int64_t i = 0; i < plane; ++i) {
+        const float d = xp[i] - m;
+        if (gp) {
+          s0 += gp[i];
+          s1 += gp[i] * d;
+        } else {
+          s0 += d * d;
+        }
+      }
+      if (gp) {
+        partial[2 * e] = static_cast<float>(s0);
+        partial[2 * e + 1] = static_cast<float>(s1);
+      } else {
+        partial[e] = static_cast<float>(s0);
+      }
+    });
+  }
+};
+
+// BatchNorm2d statistics per channel, one thread each. Training, stage 0:
+// save_mean = sums / m; stage 1: save_invstd from the squared deviations sq,
+// and the running statistics updated (unbiased variance). Eval: both from the
+// running statistics.
+struct BnStatsK {
+  static constexpr int kPhases = 1;
+  const double* sums;
+  const double* sq;
+  const float* running_mean;
+  const float* running_var;
+  float* new_running_mean;  // or null
+  float* new_running_var;   // or null
+  float* save_mean;
+  float* save_invstd;
+  int c, training, stage;
+  double m;
+  float momentum, eps;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, c, [&](int64_t ch) {
+      if (!training) {
+        save_mean[ch] = running_mean[ch];
+        save_invstd[ch] = static_cast<float>(1.0 / sqrt(static_cast<double>(running_var[ch]) + eps));
+        return;
+      }
+      if (stage == 0) {
+        save_mean[ch] = static_cast<float>(sums[ch] / m);
+        return;
+      }
+      const double var = sq[ch] / m;
+      save_invstd[ch] = static_cast<float>(1.0 / sqrt(var + static_cast<double>(eps)));
+      if (new_running_mean) {
+        const double unbiased = m > 1 ? sq[ch] / (m - 1) : var;
+        const float rm = running_mean[ch], rv = running_var[ch];
+        new_running_mean[ch] = static_cast<float>((1.0 - momentum) * rm + momentum * static_cast<double>(save_mean[ch]));
+        new_running_var[ch] = static_cast<float>((1.0 - momentum) * rv + momentum * unbiased);
+      }
+    });
+  }
+};
+
+// y = x * scale + shift per channel, scale = weight * invstd, shift = bias - mean * scale.
+struct BnApplyK {
+  static constexpr int kPhases = 1;
+  const float* x;
+  const float* weight;  // or null (1)
+  const float* bias;    // or null (0)
+  const float* mean;
+  const float* invstd;
+  float* y;
+  int c;
+  int64_t plane, count;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) {
+      const int ch = static_cast<int>((e / plane) % c);
+      const float scale = (weight ? weight[ch] : 1.0f) * invstd[ch];
+      const float shift = (bias ? bias[ch] : 0.0f) - mean[ch] * scale;
+      y[e] = x[e] * scale + shift;
+    });
+  }
+};
+
+// BatchNorm2d backward from the per-channel sums (sum g, sum g (x - mean)):
+// stage 0 (one thread per channel) the parameter gradients and the
+// coefficients of grad_x (coef: a, mean_g, b per channel); stage 1 grad_x =
+// a (g - mean_g) + b (x - mean), b = 0 and mean_g = 0 in eval mode.
+struct BnGradK {
+  static constexpr int kPhases = 1;
+  const double* sums;  // (c, 2)
+  const float* x;
+  const float* g;
+  const float* weight;  // or null
+  const float* mean;
+  const float* invstd;
+  float* coef;  // (c, 3)
+  float* grad_x;
+  float* grad_weight;
+  float* grad_bias;
+  int c, training, stage;
+  double m;
+  int64_t plane, count;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    if (stage == 0) {
+      for_each_value(blk, c, [&](int64_t ch) {
+        const double sum_g = sums[2 * ch], sum_gx = sums[2 * ch + 1];
+        const float is = invstd[ch];
+        if (grad_bias) grad_bias[ch] = static_cast<float>(sum_g);
+        if (grad_weight) grad_weight[ch] = static_cast<float>(sum_gx * is);
+        const float wi = (weight ? weight[ch] : 1.0f) * is;
+        coef[3 * ch] = wi;
+        coef[3 * ch + 1] = training ? static_cast<float>(sum_g / m) : 0.0f;
+        coef[3 * ch + 2] = training ? static_cast<float>(-static_cast<double>(wi) * is * is * sum_gx / m) : 0.0f;
+      });
+      return;
+    }
+    for_each_value(blk, count, [&](int64_t e) {
+      const int ch = static_cast<int>((e / plane) % c);
+      grad_x[e] = coef[3 * ch] * (g[e] - coef[3 * ch + 1]) + coef[3 * ch + 2] * (x[e] - mean[ch]);
+    });
+  }
+};
+
+// C (m x n) = A (m x k) B (k x n) [+ bias[j]] over strided views, one value per
+// thread, its sum over k in order: Linear's forward and gradients.
+struct MatMulK {
+  static constexpr int kPhases = 1;
+  const float* a;
+  int64_t a_rs, a_cs;
+  const float* b;
+  int64_t b_rs, b_cs;
+  const float* bias;  // or null
+  float* c;
+  int m, n, k;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, static_cast<int64_t>(m) * n, [&](int64_t e) {
+      const int64_t i = e / n, j = e % n;
+      float s = 0.0f;
+      for (int p = 0; p < k; ++p) s += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+      c[e] = bias ? s + bias[j] : s;
+    });
+  }
+};
+
+// out[j] = sum over i of v[i * cols + j], in double (Linear's bias gradient).
+struct ColumnSumK {
+  static constexpr int kPhases = 1;
+  const float* v;
+  int rows, cols;
+  float* out;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, cols, [&](int64_t j) {
+      double s = 0.0;
+      for (int i = 0; i < rows; ++i) s += v[static_cast<int64_t>(i) * cols + j];
+      out[j] = static_cast<float>(s);
+    });
+  }
+};
+
+// grad_x[p][i] = grad_y[p] * inv over planes of `plane` values (global average pooling's backward).
+struct BroadcastK {
+  static constexpr int kPhases = 1;
+  const float* grad_y;
+  float inv;
+  int64_t plane, count;
+  float* grad_x;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) { grad_x[e] = grad_y[e / plane] * inv; });
+  }
+};
+
+// Channel concatenation y (n, ca + cb, plane) of a and b, or (split) its
+// backward: grad_a, grad_b (each may be null) from grad_y.
+struct ConcatK {
+  static constexpr int kPhases = 1;
+  const float* a;
+  const float* b;
+  float* y;
+  float* grad_a;
+  float* grad_b;
+  const float* grad_y;  // null: forward
+  int64_t sa, sb, count;  // ca * plane, cb * plane, n * (sa + sb)
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, count, [&](int64_t e) {
+      const int64_t s = e / (sa + sb), r = e % (sa + sb);
+      if (!grad_y) {
+        y[e] = r < sa ? a[s * sa + r] : b[s * sb + r - sa];
+      } else if (r < sa) {
+        if (grad_a) grad_a[s * sa + r] = grad_y[e];
+      } else if (grad_b) {
+        grad_b[s * sb + r - sa] = grad_y[e];
+      }
+    });
   }
 };
 

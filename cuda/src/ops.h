@@ -13,6 +13,8 @@
 #include <cstddef>
 
 #include "../../core/src/operators/conv-geometry.h"
+#include "../../core/src/operators/elementwise.h"
+#include "../../core/src/operators/layer-checks.h"
 #include "../../core/src/operators/level-sizes.h"
 #include "../../core/src/operators/validate.h"
 #include "kernels.h"
@@ -628,7 +630,7 @@ wtconv_status channel_sums(Ex& ex, int32_t n, int32_t c, int64_t plane, const fl
     partial = cv.take<float>(size_t(n) * c);
     corr = cv.take<double>(size_t(c));
   }));
-  ChannelSumK sk{v, int64_t(n) * c, plane, partial};
+  ChannelSumK sk{v, int64_t(n) * c, plane, 1.0, partial};
   WTCONV_LAUNCH(sk, grid_for(int64_t(n) * c), 1, kThreads, 0);
   ReduceK rk{partial, n, c, 1, 1, corr};
   WTCONV_LAUNCH(rk, grid_for(c), 1, kThreads, 0);
@@ -678,6 +680,206 @@ wtconv_status conv_transpose2d_backward(Ex& ex, const wtconv::ConvGeometry& g, c
   }
   if (grad_bias) WTCONV_CHECK(channel_sums(ex, d.n, d.cin, d.in_plane(), grad_y, grad_bias));
   return ex.finish("conv_transpose2d_backward");
+}
+
+// ---- WaveMix layers ---------------------------------------------------------
+// The core's argument checks (elementwise.h, layer-checks.h), then the kernels.
+
+template <typename Ex>
+wtconv_status add_forward(Ex& ex, int32_t n, int32_t size, const float* a, const float* b, float* y) {
+  size_t count = 0;
+  WTCONV_CHECK(wtconv::check_elementwise(n, size, &count));
+  WTCONV_CHECK(wtconv::check_pointer(a, "a"));
+  WTCONV_CHECK(wtconv::check_pointer(b, "b"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  BinaryK k{a, b, y, int64_t(count), 0};
+  WTCONV_LAUNCH(k, grid_for(int64_t(count)), 1, kThreads, 0);
+  return ex.finish("add_forward");
+}
+
+template <typename Ex>
+wtconv_status gelu(Ex& ex, int32_t n, int32_t size, const float* x, const float* grad_y, float* out, const char* op) {
+  size_t count = 0;
+  WTCONV_CHECK(wtconv::check_elementwise(n, size, &count));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  if (grad_y == nullptr) WTCONV_CHECK(wtconv::check_pointer(out, "y"));
+  if (out == nullptr) return WTCONV_OK;  // backward without grad_x
+  GeluK k{x, grad_y, out, int64_t(count)};
+  WTCONV_LAUNCH(k, grid_for(int64_t(count)), 1, kThreads, 0);
+  return ex.finish(op);
+}
+
+template <typename Ex>
+wtconv_status dropout_forward(Ex& ex, int32_t n, int32_t size, float p, int32_t seed, const float* x, float* y,
+                              float* mask) {
+  size_t count = 0;
+  WTCONV_CHECK(wtconv::check_elementwise(n, size, &count));
+  WTCONV_CHECK(wtconv::check_dropout_probability(p));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  WTCONV_CHECK(wtconv::check_pointer(mask, "mask"));
+  const wtconv::DropoutThreshold keep = wtconv::dropout_threshold(p);
+  DropoutK k{x, y, mask, int64_t(count), seed, keep.threshold, keep.scale, p == 0.0f ? 1 : 0};
+  WTCONV_LAUNCH(k, grid_for(int64_t(count)), 1, kThreads, 0);
+  return ex.finish("dropout_forward");
+}
+
+template <typename Ex>
+wtconv_status dropout_backward(Ex& ex, int32_t n, int32_t size, const float* mask, const float* grad_y,
+                               float* grad_x) {
+  size_t count = 0;
+  WTCONV_CHECK(wtconv::check_elementwise(n, size, &count));
+  WTCONV_CHECK(wtconv::check_pointer(mask, "mask"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  if (grad_x == nullptr) return WTCONV_OK;
+  BinaryK k{grad_y, mask, grad_x, int64_t(count), 1};
+  WTCONV_LAUNCH(k, grid_for(int64_t(count)), 1, kThreads, 0);
+  return ex.finish("dropout_backward");
+}
+
+template <typename Ex>
+wtconv_status batch_norm2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t training,
+                                   float momentum, float eps, const float* x, const float* weight, const float* bias,
+                                   const float* running_mean, const float* running_var, float* y, float* save_mean,
+                                   float* save_invstd, float* new_running_mean, float* new_running_var) {
+  WTCONV_CHECK(wtconv::check_batch_norm2d_forward(n, c, h, w, training, momentum, eps, x, running_mean, running_var, y,
+                                                  save_mean, save_invstd, new_running_mean, new_running_var));
+  const int64_t plane = int64_t(h) * w, planes = int64_t(n) * c;
+  const double m = static_cast<double>(plane) * n;
+  BnStatsK st{nullptr, nullptr, running_mean, running_var, new_running_mean, new_running_var, save_mean, save_invstd,
+              c, training, 0, m, momentum, eps};
+  if (training) {
+    float* partial = nullptr;
+    double* sums = nullptr;
+    double* sq = nullptr;
+    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+      partial = cv.take<float>(size_t(planes));
+      sums = cv.take<double>(size_t(c));
+      sq = cv.take<double>(size_t(c));
+    }));
+    ChannelSumK sk{x, planes, plane, 1.0, partial};
+    WTCONV_LAUNCH(sk, grid_for(planes), 1, kThreads, 0);
+    ReduceK rk{partial, n, c, 1, 1, sums};
+    WTCONV_LAUNCH(rk, grid_for(c), 1, kThreads, 0);
+    st.sums = sums;
+    WTCONV_LAUNCH(st, grid_for(c), 1, kThreads, 0);  // stage 0: the mean
+    PlaneMomentsK mk{x, nullptr, save_mean, c, planes, plane, partial};
+    WTCONV_LAUNCH(mk, grid_for(planes), 1, kThreads, 0);
+    ReduceK rq{partial, n, c, 1, 1, sq};
+    WTCONV_LAUNCH(rq, grid_for(c), 1, kThreads, 0);
+    st.sq = sq;
+    st.stage = 1;
+  }
+  WTCONV_LAUNCH(st, grid_for(c), 1, kThreads, 0);
+  BnApplyK ak{x, weight, bias, save_mean, save_invstd, y, c, plane, planes * plane};
+  WTCONV_LAUNCH(ak, grid_for(planes * plane), 1, kThreads, 0);
+  return ex.finish("batch_norm2d_forward");
+}
+
+template <typename Ex>
+wtconv_status batch_norm2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t training,
+                                    const float* x, const float* weight, const float* save_mean,
+                                    const float* save_invstd, const float* grad_y, float* grad_x, float* grad_weight,
+                                    float* grad_bias) {
+  WTCONV_CHECK(wtconv::check_batch_norm2d(n, c, h, w, training));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(save_mean, "save_mean"));
+  WTCONV_CHECK(wtconv::check_pointer(save_invstd, "save_invstd"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  const int64_t plane = int64_t(h) * w, planes = int64_t(n) * c;
+  float* partial = nullptr;
+  double* sums = nullptr;
+  float* coef = nullptr;
+  WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+    partial = cv.take<float>(size_t(planes) * 2);
+    sums = cv.take<double>(size_t(c) * 2);
+    coef = cv.take<float>(size_t(c) * 3);
+  }));
+  PlaneMomentsK mk{x, grad_y, save_mean, c, planes, plane, partial};
+  WTCONV_LAUNCH(mk, grid_for(planes), 1, kThreads, 0);
+  ReduceK rk{partial, n, c, 1, 2, sums};
+  WTCONV_LAUNCH(rk, grid_for(int64_t(c) * 2), 1, kThreads, 0);
+  BnGradK gk{sums, x, grad_y, weight, save_mean, save_invstd, coef, grad_x, grad_weight, grad_bias,
+             c, training, 0, static_cast<double>(plane) * n, plane, planes * plane};
+  WTCONV_LAUNCH(gk, grid_for(c), 1, kThreads, 0);
+  if (grad_x) {
+    gk.stage = 1;
+    WTCONV_LAUNCH(gk, grid_for(planes * plane), 1, kThreads, 0);
+  }
+  return ex.finish("batch_norm2d_backward");
+}
+
+template <typename Ex>
+wtconv_status linear_forward(Ex& ex, int32_t n, int32_t in, int32_t out, const float* x, const float* weight,
+                             const float* bias, float* y) {
+  WTCONV_CHECK(wtconv::check_linear(n, in, out));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  MatMulK k{x, in, 1, weight, 1, in, bias, y, n, out, in};  // y = x W^T (+ bias)
+  WTCONV_LAUNCH(k, grid_for(int64_t(n) * out), 1, kThreads, 0);
+  return ex.finish("linear_forward");
+}
+
+template <typename Ex>
+wtconv_status linear_backward(Ex& ex, int32_t n, int32_t in, int32_t out, const float* x, const float* weight,
+                              const float* grad_y, float* grad_x, float* grad_weight, float* grad_bias) {
+  WTCONV_CHECK(wtconv::check_linear(n, in, out));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  if (grad_x) {
+    MatMulK k{grad_y, out, 1, weight, in, 1, nullptr, grad_x, n, in, out};  // grad_y W
+    WTCONV_LAUNCH(k, grid_for(int64_t(n) * in), 1, kThreads, 0);
+  }
+  if (grad_weight) {
+    MatMulK k{grad_y, 1, out, x, in, 1, nullptr, grad_weight, out, in, n};  // grad_y^T x
+    WTCONV_LAUNCH(k, grid_for(int64_t(out) * in), 1, kThreads, 0);
+  }
+  if (grad_bias) {
+    ColumnSumK k{grad_y, n, out, grad_bias};
+    WTCONV_LAUNCH(k, grid_for(out), 1, kThreads, 0);
+  }
+  return ex.finish("linear_backward");
+}
+
+template <typename Ex>
+wtconv_status global_avg_pool2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, const float* x,
+                                        float* y) {
+  WTCONV_CHECK(wtconv::check_nchw(n, c, h, w, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(x, "x"));
+  WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  const int64_t plane = int64_t(h) * w;
+  ChannelSumK k{x, int64_t(n) * c, plane, static_cast<double>(plane), y};
+  WTCONV_LAUNCH(k, grid_for(int64_t(n) * c), 1, kThreads, 0);
+  return ex.finish("global_avg_pool2d_forward");
+}
+
+template <typename Ex>
+wtconv_status global_avg_pool2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, const float* grad_y,
+                                         float* grad_x) {
+  WTCONV_CHECK(wtconv::check_nchw(n, c, h, w, "grad_x"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  WTCONV_CHECK(wtconv::check_pointer(grad_x, "grad_x"));
+  const int64_t plane = int64_t(h) * w, count = int64_t(n) * c * plane;
+  BroadcastK k{grad_y, static_cast<float>(1.0 / static_cast<double>(plane)), plane, count, grad_x};
+  WTCONV_LAUNCH(k, grid_for(count), 1, kThreads, 0);
+  return ex.finish("global_avg_pool2d_backward");
+}
+
+template <typename Ex>
+wtconv_status concat_channels(Ex& ex, int32_t n, int32_t ca, int32_t cb, int32_t plane, const float* a,
+                              const float* b, float* y, const float* grad_y, float* grad_a, float* grad_b) {
+  WTCONV_CHECK(wtconv::check_concat(n, ca, cb, plane));
+  if (grad_y == nullptr) {
+    WTCONV_CHECK(wtconv::check_pointer(a, "a"));
+    WTCONV_CHECK(wtconv::check_pointer(b, "b"));
+    WTCONV_CHECK(wtconv::check_pointer(y, "y"));
+  }
+  const int64_t sa = int64_t(ca) * plane, sb = int64_t(cb) * plane, count = int64_t(n) * (sa + sb);
+  ConcatK k{a, b, y, grad_a, grad_b, grad_y, sa, sb, count};
+  WTCONV_LAUNCH(k, grid_for(count), 1, kThreads, 0);
+  return ex.finish(grad_y ? "concat_channels_backward" : "concat_channels_forward");
 }
 
 #undef WTCONV_LAUNCH

@@ -227,6 +227,69 @@ function runConv(cs: ConvCase, i: number): Results {
   return r;
 }
 
+// The WaveMix layers through the public ops, forward and backward, from one seed.
+function runLayers(seed: number): Results {
+  const r: Results = {};
+  const x = randomTensor([3, 5, 7, 6], seed), g = randomTensor([3, 5, 7, 6], seed + 1);
+  r.add = wt.add(x, g);
+  r.gelu = wt.gelu(x);
+  r['gelu.grad'] = wt.geluBackward(x, g);
+  for (const p of [0, 0.3, 1]) {
+    const { y, mask } = wt.dropout(x, { p, seed: seed + 7 });
+    r[`dropout.${p}.y`] = y;
+    r[`dropout.${p}.mask`] = mask;
+    r[`dropout.${p}.grad`] = wt.dropoutBackward(mask, g);
+  }
+  const w = randomTensor([5], seed + 2), b = randomTensor([5], seed + 3);
+  for (const training of [true, false]) {
+    const rm = randomTensor([5], seed + 4), rv = wt.tensor(Array.from(randomTensor([5], seed + 5).data, (v) => 0.5 + Math.abs(v)), [5]);
+    const { y, saved } = wt.batchNorm2d(x, w, b, rm, rv, { training, momentum: 0.2, eps: 1e-3 });
+    r[`bn.${training}.y`] = y;
+    r[`bn.${training}.running_mean`] = rm;
+    r[`bn.${training}.running_var`] = rv;
+    const gb = wt.batchNorm2dBackward(x, w, saved, g);
+    for (const [k, v] of Object.entries(gb)) r[`bn.${training}.grad.${k}`] = v;
+  }
+  const xl = randomTensor([4, 9], seed + 6), wl = randomTensor([3, 9], seed + 7), bl = randomTensor([3], seed + 8);
+  r.linear = wt.linear(xl, wl, bl);
+  const gl = wt.linearBackward(xl, wl, bl, randomTensor([4, 3], seed + 9));
+  for (const [k, v] of Object.entries(gl)) if (v) r[`linear.grad.${k}`] = v;
+  r.pool = wt.globalAvgPool2d(x);
+  r['pool.grad'] = wt.globalAvgPool2dBackward(randomTensor([3, 5], seed + 10), x.shape);
+  const other = randomTensor([3, 2, 7, 6], seed + 11);
+  r.concat = wt.concatChannels(x, other);
+  const [ga, gb2] = wt.concatChannelsBackward(x, other, randomTensor([3, 7, 7, 6], seed + 12));
+  r['concat.grad.a'] = ga;
+  r['concat.grad.b'] = gb2;
+  return r;
+}
+
+/**
+ * SPEC section 5, except for a gradient that is exactly zero in exact
+ * arithmetic (the bias of a transposed conv feeding a training-mode
+ * BatchNorm2d): such tensors are held to the element bound alone.
+ */
+function parityOrZero(actual: wt.Tensor, ref: wt.Tensor, what: string): void {
+  let norm = 0;
+  for (const v of ref.data) norm += v * v;
+  if (Math.sqrt(norm) > 1e-12) return parity(actual, ref, what);
+  for (const v of actual.data) assert(Math.abs(v) <= 1e-4, `${what}: |value| ${v} of an exactly-zero gradient`);
+}
+
+function buildWaveMix(config: Record<string, unknown>): wt.WaveMix | wt.WaveMixBlock {
+  if (config.op === 'wavemix_block') {
+    return new wt.WaveMixBlock({
+      level: config.level as number, mult: config.mult as number, ffChannel: config.ff_channel as number,
+      finalDim: config.final_dim as number, dropout: 0,
+    });
+  }
+  return new wt.WaveMix({
+    numClasses: config.num_classes as number, depth: config.depth as number, mult: (config.mult as number | undefined) ?? 2,
+    ffChannel: config.ff_channel as number, finalDim: config.final_dim as number, level: config.level as number,
+    patchSize: config.patch_size as number, inChannels: (config.in_channels as number | undefined) ?? 3, dropout: 0,
+  });
+}
+
 function compare(got: Results, ref: Results, what: string): void {
   for (const [k, t] of Object.entries(ref)) {
     assert(got[k], `${what}: missing ${k}`);
@@ -371,6 +434,55 @@ export function cudaChecks(opts: CheckOptions): Check[] {
   });
 
   checks.push({
+    name: 'WaveMix layers (add, GELU, dropout masks, BatchNorm2d with running statistics, Linear, pooling, concat) agree with native',
+    run: async () => {
+      await useNative();
+      const ref = [runLayers(5), runLayers(50)];
+      await useCuda('fused');
+      [5, 50].forEach((seed, i) => {
+        const got = runLayers(seed);
+        for (const k of Object.keys(ref[i]).filter((k) => k.includes('.mask'))) {
+          assert(got[k].data.every((v, j) => v === ref[i][k].data[j]), `${k}: the dropout mask differs from native's`);
+        }
+        compare(got, ref[i], `layers seed ${seed}`);
+      });
+    },
+  });
+
+  const wavemixFixtures = readdirSync(opts.fixturesDir).filter((f) => /^wavemix_.*\.safetensors$/.test(f)).sort();
+  assert(wavemixFixtures.length > 0, `no wavemix_* fixtures in ${opts.fixturesDir}`);
+  for (const name of wavemixFixtures) {
+    checks.push({
+      name: `fixture ${name} (eval, predict, training step on device tensors)`,
+      run: async () => {
+        await useCuda('fused');
+        const { t, config } = loadFixture(opts.fixturesDir, name);
+        const state: Record<string, wt.Tensor> = {};
+        for (const [k, v] of Object.entries(t)) {
+          if (k === 'x' || k === 'grad_y' || k.startsWith('grad.') || k.startsWith('eval.') || k.startsWith('train.')) continue;
+          state[k] = v.clone();
+        }
+        const m = buildWaveMix(config);
+        m.loadStateDict(state);
+        const xd = t.x.to('cuda');
+        const ye = m.eval().forward(xd);
+        assert(ye.device === 'cuda', `a WaveMix forward on a device input returned a ${ye.device} tensor`);
+        parity(ye, t['eval.y'], 'eval.y');
+        parity(m.train().predict(xd), t['eval.y'], 'eval.y (predict)');
+        parity(m.train().forward(xd), t['train.y'], 'train.y');
+        const grads = m.backward(t.grad_y.to('cuda'));
+        const expected = Object.keys(t).filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)).sort();
+        assert(JSON.stringify(Object.keys(grads).sort()) === JSON.stringify(expected), `gradient keys ${Object.keys(grads)}`);
+        for (const k of expected) parityOrZero(grads[k], t[`grad.${k}`], `grad.${k}`);
+        const sd = m.stateDict();
+        const updated = Object.keys(t).filter((k) => k.startsWith('train.') && k !== 'train.y');
+        assert(updated.length > 0, 'no running statistics in the fixture');
+        for (const k of updated) parity(sd[k.slice(6)], t[k], k);
+      },
+    });
+  }
+
+  checks.push({
     name: 'a chain of layers stays on the device and matches the host chain',
     run: async () => {
       const x = randomTensor([2, 8, 30, 26], 7);
@@ -416,11 +528,12 @@ export function cudaChecks(opts: CheckOptions): Check[] {
   checks.push({
     name: 'ops without CUDA kernels run on the CPU fallback, also from device tensors',
     run: async () => {
-      const x = randomTensor([1, 4, 12, 12], 3);
+      const weight = randomTensor([4, 2, 3], 3), P = wt.tensor(Array.from({ length: 2 * 4 * 2 * 3 }, (_, i) => ((i * 7) % 5) - 2.2), [2, 4, 2, 3]);
+      const o = { dilatedKernelSize: [5, 5], version: 'v0' as wt.DclsVersion };
       await useNative();
-      const ref = wt.gelu(x);
+      const ref = wt.dclsConstructKernel(weight, P, o);
       await useCuda('fused');
-      parity(wt.gelu(x.to('cuda')), ref, 'gelu from a device tensor');
+      parity(wt.dclsConstructKernel(weight.to('cuda'), P.to('cuda'), o), ref, 'dclsConstructKernel from device tensors');
     },
   });
 

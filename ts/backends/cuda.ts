@@ -5,7 +5,7 @@
 //   - a CUDA op with any input on the GPU leaves its outputs on the GPU (a chain of
 //     layers never goes through host memory); with only host inputs it copies
 //     them in and the outputs out, like any other backend;
-//   - ops without CUDA kernels (DCLS kernel construction, the WaveMix layers) run on a CPU backend (native, else
+//   - ops without CUDA kernels (the DCLS kernel construction) run on a CPU backend (native, else
 //     WASM), reading GPU inputs back to the host.
 // Device tensors are immutable: writing into the host mirror of one is not seen by the GPU.
 import { WTConvError, type WTConvErrorCode } from '../errors.js';
@@ -58,6 +58,19 @@ export const CUDA_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'conv3dBackward',
   'convTranspose2dForward',
   'convTranspose2dBackward',
+  'addForward',
+  'geluForward',
+  'geluBackward',
+  'dropoutForward',
+  'dropoutBackward',
+  'batchNorm2dForward',
+  'batchNorm2dBackward',
+  'linearForward',
+  'linearBackward',
+  'globalAvgPool2dForward',
+  'globalAvgPool2dBackward',
+  'concatChannelsForward',
+  'concatChannelsBackward',
 ]);
 
 interface Resident {

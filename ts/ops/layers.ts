@@ -30,7 +30,7 @@ export function add(a: Tensor, b: Tensor, out?: Tensor): Tensor {
   expectShape(b, t.shape, 'b');
   if (out !== undefined) expectShape(out, t.shape, 'out');
   const y = out ?? Tensor.zeros(t.shape);
-  current().run('addForward', [...rows(t), new In(t.data), new In(b.data), new Out(y.data)]);
+  current().run('addForward', [...rows(t), new In(t), new In(b), new Out(y)]);
   return y;
 }
 
@@ -44,7 +44,7 @@ export function gelu(x: Tensor, opts?: GeluOptions): Tensor {
   const t = asTensor(x, 'x');
   const o = options<GeluOptions>(opts ?? {}, 'gelu options');
   const y = outputTensor([...t.shape], o.out, { x: t });
-  current().run('geluForward', [...rows(t), new In(t.data), new Out(y.data)]);
+  current().run('geluForward', [...rows(t), new In(t), new Out(y)]);
   return y;
 }
 
@@ -53,7 +53,7 @@ export function geluBackward(x: Tensor, gradY: Tensor): Tensor {
   const t = asTensor(x, 'x');
   expectShape(gradY, t.shape, 'gradY');
   const g = Tensor.zeros(t.shape);
-  current().run('geluBackward', [...rows(t), new In(t.data), new In(gradY.data), new Out(g.data)]);
+  current().run('geluBackward', [...rows(t), new In(t), new In(gradY), new Out(g)]);
   return g;
 }
 
@@ -80,7 +80,7 @@ export function dropout(x: Tensor, opts?: DropoutOptions): { y: Tensor; mask: Te
   }
   const y = Tensor.zeros(t.shape);
   const mask = Tensor.zeros(t.shape);
-  current().run('dropoutForward', [...rows(t), p, seed | 0, new In(t.data), new Out(y.data), new Out(mask.data)]);
+  current().run('dropoutForward', [...rows(t), p, seed | 0, new In(t), new Out(y), new Out(mask)]);
   return { y, mask };
 }
 
@@ -89,7 +89,7 @@ export function dropoutBackward(mask: Tensor, gradY: Tensor): Tensor {
   const m = asTensor(mask, 'mask');
   expectShape(gradY, m.shape, 'gradY');
   const g = Tensor.zeros(m.shape);
-  current().run('dropoutBackward', [...rows(m), new In(m.data), new In(gradY.data), new Out(g.data)]);
+  current().run('dropoutBackward', [...rows(m), new In(m), new In(gradY), new Out(g)]);
   return g;
 }
 
@@ -139,10 +139,10 @@ export function batchNorm2d(
   if (o.training && p.n * p.h * p.w < 2) fail('E_SHAPE', `x: training mode needs more than 1 value per channel, got shape [${x.shape.join(', ')}]`);
   const y = outputTensor([...x.shape], o.out, { x, weight: p.wt, bias: p.bt, runningMean, runningVar });
   const saved: BatchNorm2dSaved = { mean: Tensor.zeros([p.c]), invstd: Tensor.zeros([p.c]), training: o.training };
-  const update = o.training ? [new Out(runningMean.data), new Out(runningVar.data)] : [null, null];
+  const update = o.training ? [new Out(runningMean), new Out(runningVar)] : [null, null];
   current().run('batchNorm2dForward', [
-    p.n, p.c, p.h, p.w, o.training ? 1 : 0, momentum, eps, new In(x.data), p.wt ? new In(p.wt.data) : null, p.bt ? new In(p.bt.data) : null,
-    new In(runningMean.data), new In(runningVar.data), new Out(y.data), new Out(saved.mean.data), new Out(saved.invstd.data), ...update,
+    p.n, p.c, p.h, p.w, o.training ? 1 : 0, momentum, eps, new In(x), p.wt ? new In(p.wt) : null, p.bt ? new In(p.bt) : null,
+    new In(runningMean), new In(runningVar), new Out(y), new Out(saved.mean), new Out(saved.invstd), ...update,
   ]);
   return { y, saved };
 }
@@ -155,8 +155,8 @@ export function batchNorm2dBackward(x: Tensor, weight: Tensor | null, saved: Bat
   expectShape(saved?.invstd, [p.c], 'saved.invstd');
   const g = { x: Tensor.zeros(x.shape), weight: Tensor.zeros([p.c]), bias: Tensor.zeros([p.c]) };
   current().run('batchNorm2dBackward', [
-    p.n, p.c, p.h, p.w, saved.training ? 1 : 0, new In(x.data), p.wt ? new In(p.wt.data) : null, new In(saved.mean.data), new In(saved.invstd.data),
-    new In(gradY.data), new Out(g.x.data), new Out(g.weight.data), new Out(g.bias.data),
+    p.n, p.c, p.h, p.w, saved.training ? 1 : 0, new In(x), p.wt ? new In(p.wt) : null, new In(saved.mean), new In(saved.invstd),
+    new In(gradY), new Out(g.x), new Out(g.weight), new Out(g.bias),
   ]);
   return g;
 }
@@ -178,7 +178,7 @@ function linearPlan(x: unknown, weight: unknown, bias: unknown) {
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const p = linearPlan(x, weight, bias);
   const y = Tensor.zeros([p.n, p.outF]);
-  current().run('linearForward', [p.n, p.inF, p.outF, new In(x.data), new In(weight.data), p.bt ? new In(p.bt.data) : null, new Out(y.data)]);
+  current().run('linearForward', [p.n, p.inF, p.outF, new In(x), new In(weight), p.bt ? new In(p.bt) : null, new Out(y)]);
   return y;
 }
 
@@ -189,8 +189,8 @@ export function linearBackward(x: Tensor, weight: Tensor, bias: Tensor | null, g
   const g: { x: Tensor; weight: Tensor; bias?: Tensor } = { x: Tensor.zeros(x.shape), weight: Tensor.zeros(weight.shape) };
   if (p.bt) g.bias = Tensor.zeros([p.outF]);
   current().run('linearBackward', [
-    p.n, p.inF, p.outF, new In(x.data), new In(weight.data), new In(gradY.data),
-    new Out(g.x.data), new Out(g.weight.data), g.bias ? new Out(g.bias.data) : null,
+    p.n, p.inF, p.outF, new In(x), new In(weight), new In(gradY),
+    new Out(g.x), new Out(g.weight), g.bias ? new Out(g.bias) : null,
   ]);
   return g;
 }
@@ -199,7 +199,7 @@ export function linearBackward(x: Tensor, weight: Tensor, bias: Tensor | null, g
 export function globalAvgPool2d(x: Tensor): Tensor {
   const [n, c, h, w] = nchw(x, 'x');
   const y = Tensor.zeros([n, c]);
-  current().run('globalAvgPool2dForward', [n, c, h, w, new In(x.data), new Out(y.data)]);
+  current().run('globalAvgPool2dForward', [n, c, h, w, new In(x), new Out(y)]);
   return y;
 }
 
@@ -208,7 +208,7 @@ export function globalAvgPool2dBackward(gradY: Tensor, shape: readonly number[])
   const g = Tensor.zeros(shape);
   const [n, c, h, w] = nchw(g, 'shape');
   expectShape(gradY, [n, c], 'gradY');
-  current().run('globalAvgPool2dBackward', [n, c, h, w, new In(gradY.data), new Out(g.data)]);
+  current().run('globalAvgPool2dBackward', [n, c, h, w, new In(gradY), new Out(g)]);
   return g;
 }
 
@@ -227,7 +227,7 @@ function catPlan(a: unknown, b: unknown) {
 export function concatChannels(a: Tensor, b: Tensor): Tensor {
   const p = catPlan(a, b);
   const y = Tensor.zeros(p.shape);
-  current().run('concatChannelsForward', [p.n, p.ca, p.cb, p.plane, new In(a.data), new In(b.data), new Out(y.data)]);
+  current().run('concatChannelsForward', [p.n, p.ca, p.cb, p.plane, new In(a), new In(b), new Out(y)]);
   return y;
 }
 
@@ -237,7 +237,7 @@ export function concatChannelsBackward(a: Tensor, b: Tensor, gradY: Tensor): [Te
   expectShape(gradY, p.shape, 'gradY');
   const ga = Tensor.zeros(a.shape);
   const gb = Tensor.zeros(b.shape);
-  current().run('concatChannelsBackward', [p.n, p.ca, p.cb, p.plane, new In(gradY.data), new Out(ga.data), new Out(gb.data)]);
+  current().run('concatChannelsBackward', [p.n, p.ca, p.cb, p.plane, new In(gradY), new Out(ga), new Out(gb)]);
   return [ga, gb];
 }
 

@@ -99,6 +99,37 @@ WTCONV_API wtconv_status wtconv_cuda_conv_transpose2d_backward(
     int32_t stride_h, int32_t stride_w, int32_t pad_h, int32_t pad_w, int32_t output_pad_h,
     int32_t output_pad_w, int32_t dilation_h, int32_t dilation_w, int32_t groups, const float* x,
     const float* weight, const float* grad_y, float* grad_x, float* grad_weight, float* grad_bias);
+/* The WaveMix layers: the arguments of the core's functions of the same names (c_api.h). */
+WTCONV_API wtconv_status wtconv_cuda_add_forward(int32_t n, int32_t size, const float* a, const float* b, float* y);
+WTCONV_API wtconv_status wtconv_cuda_gelu_forward(int32_t n, int32_t size, const float* x, float* y);
+WTCONV_API wtconv_status wtconv_cuda_gelu_backward(int32_t n, int32_t size, const float* x, const float* grad_y,
+                                                   float* grad_x);
+WTCONV_API wtconv_status wtconv_cuda_dropout_forward(int32_t n, int32_t size, float p, int32_t seed, const float* x,
+                                                     float* y, float* mask);
+WTCONV_API wtconv_status wtconv_cuda_dropout_backward(int32_t n, int32_t size, const float* mask, const float* grad_y,
+                                                      float* grad_x);
+WTCONV_API wtconv_status wtconv_cuda_batch_norm2d_forward(
+    int32_t n, int32_t c, int32_t h, int32_t w, int32_t training, float momentum, float eps,
+    const float* x, const float* weight, const float* bias, const float* running_mean,
+    const float* running_var, float* y, float* save_mean, float* save_invstd,
+    float* new_running_mean, float* new_running_var);
+WTCONV_API wtconv_status wtconv_cuda_batch_norm2d_backward(
+    int32_t n, int32_t c, int32_t h, int32_t w, int32_t training, const float* x,
+    const float* weight, const float* save_mean, const float* save_invstd, const float* grad_y,
+    float* grad_x, float* grad_weight, float* grad_bias);
+WTCONV_API wtconv_status wtconv_cuda_linear_forward(int32_t n, int32_t in, int32_t out, const float* x,
+                                                    const float* weight, const float* bias, float* y);
+WTCONV_API wtconv_status wtconv_cuda_linear_backward(int32_t n, int32_t in, int32_t out, const float* x,
+                                                     const float* weight, const float* grad_y, float* grad_x,
+                                                     float* grad_weight, float* grad_bias);
+WTCONV_API wtconv_status wtconv_cuda_global_avg_pool2d_forward(int32_t n, int32_t c, int32_t h, int32_t w,
+                                                               const float* x, float* y);
+WTCONV_API wtconv_status wtconv_cuda_global_avg_pool2d_backward(int32_t n, int32_t c, int32_t h, int32_t w,
+                                                                const float* grad_y, float* grad_x);
+WTCONV_API wtconv_status wtconv_cuda_concat_channels_forward(int32_t n, int32_t ca, int32_t cb, int32_t plane,
+                                                             const float* a, const float* b, float* y);
+WTCONV_API wtconv_status wtconv_cuda_concat_channels_backward(int32_t n, int32_t ca, int32_t cb, int32_t plane,
+                                                              const float* grad_y, float* grad_a, float* grad_b);
 WTCONV_API wtconv_status wtconv_cuda_dwt2d_forward(
     int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels, int32_t wavelet,
     const float* x, float* const* bands);
