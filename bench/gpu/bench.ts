@@ -1,13 +1,15 @@
-// CUDA timings of WTConv2d (fused and baseline kernels) on the GPU, and the
-// device-to-device copy bandwidth they are measured against.
-//   node bench.mjs [--json FILE] [--reps N]
+// CUDA timings on the GPU: WTConv2d (fused and baseline kernels) with the
+// device-to-device copy bandwidth they are measured against, the conv
+// workloads (forward, backward) and the WaveMix model (eval forward, training
+// step), all on device tensors.
+//   node bench.mjs [--json FILE] [--reps N] [--wavemix WEIGHTS.safetensors]
 // Kernels are queued without waiting per call (setSynchronous(false)); each
 // timing is the median of 7 batches of `reps` calls ended by synchronize().
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as wt from '../../ts/index.js';
 import type { CudaBackend } from '../../ts/backends/cuda.js';
 import { current } from '../../ts/runtime.js';
-import { WORKLOADS, type Workload } from './workloads.js';
+import { CONV_WORKLOADS, WAVEMIX_WEIGHTS, WORKLOADS, type ConvWorkload, type Workload } from './workloads.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -97,6 +99,55 @@ function bench(w: Workload) {
   return out;
 }
 
+function benchConv(w: ConvWorkload) {
+  const x = random([w.n, w.cin, w.size, w.size], 1).to('cuda');
+  const weight = random([w.cout, w.cin / w.groups, w.k, w.k], 2, 0.2).to('cuda');
+  const bias = random([w.cout], 3, 0.1).to('cuda');
+  const o = { stride: w.stride, padding: w.padding, groups: w.groups };
+  const gy = wt.conv2d(x, weight, bias, o);
+  addon.setSynchronous(false);
+  try {
+    const forward = time(() => wt.conv2d(x, weight, bias, o).dispose());
+    const backward = time(() => {
+      for (const g of Object.values(wt.conv2dBackward(x, weight, bias, gy, o))) g?.dispose();
+    });
+    const gflop = (2 * w.n * w.cout * (w.cin / w.groups) * w.k * w.k * ((w.size + 2 * w.padding - w.k) / w.stride + 1) ** 2) / 1e9;
+    return { ...w, forward_ms: forward, backward_ms: backward, forward_GFLOPs: gflop / (forward / 1e3) };
+  } finally {
+    addon.setSynchronous(true);
+    gy.dispose();
+  }
+}
+
+// The WaveMix model of the CPU benchmark (bench/wavemix.mjs): its weights, the
+// input x[i] = sin(0.37 i), eval forward (predict) and a training step
+// (forward, cross-entropy, backward); the first logits for the comparison with
+// PyTorch's (bench/peers/pytorch_wavemix.py).
+function benchWaveMix(file: string) {
+  const { tensors, metadata } = wt.loadSafetensors(new Uint8Array(readFileSync(file)));
+  const c = JSON.parse(metadata.config);
+  const model = new wt.WaveMix({ numClasses: c.num_classes, depth: c.depth, mult: c.mult, ffChannel: c.ff_channel,
+    finalDim: c.final_dim, level: c.level, patchSize: c.patch_size, inChannels: c.in_channels, dropout: 0 });
+  model.loadStateDict(tensors);
+  const shape = [c.N, c.in_channels, c.H, c.W];
+  const x = new wt.Tensor(Float32Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i * 0.37)), shape).to('cuda');
+  const labels = Array.from({ length: c.N }, (_, i) => i % c.num_classes);
+  const logits = Array.from(model.eval().predict(x).data.subarray(0, c.num_classes));
+  addon.setSynchronous(false);
+  try {
+    const evalForward = time(() => model.predict(x).dispose());
+    model.train();
+    const trainStep = time(() => {
+      const loss = wt.crossEntropy(model.forward(x), labels);
+      for (const g of Object.values(model.backward(loss.grad))) g.dispose();
+    });
+    return { config: c, eval_forward_ms: evalForward, train_step_ms: trainStep, eval_logits: logits };
+  } finally {
+    addon.setSynchronous(true);
+    model.loadStateDict(tensors);
+  }
+}
+
 const copyGBps = copyBandwidth();
 const rows = WORKLOADS.map((w) => {
   const r = { ...w, ...bench(w) };
@@ -104,5 +155,13 @@ const rows = WORKLOADS.map((w) => {
   console.log(JSON.stringify(r));
   return r;
 });
-const result = { device: info.device, isa: info.isa, copy_GBps: copyGBps, reps, rows };
+const conv = CONV_WORKLOADS.map((w) => {
+  const r = benchConv(w);
+  console.log(JSON.stringify(r));
+  return r;
+});
+const wavemixFile = opt('--wavemix') ?? WAVEMIX_WEIGHTS;
+const wavemix = existsSync(wavemixFile) ? benchWaveMix(wavemixFile) : { absent: `${wavemixFile} not found` };
+console.log(JSON.stringify(wavemix));
+const result = { device: info.device, isa: info.isa, copy_GBps: copyGBps, reps, rows, conv, wavemix };
 if (opt('--json')) writeFileSync(opt('--json')!, JSON.stringify(result, null, 1));

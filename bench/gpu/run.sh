@@ -4,7 +4,7 @@
 #      device tensors, errors), 2. the same fixtures under compute-sanitizer,
 #   3. CUDA timings, 4. PyTorch reference (and fast_wtconv) timings, 5. one results file.
 # Results go to $OUT (or .gpu-pack/out): tests.json, sanitizer.log, cuda.json, torch.json,
-# gpu-<device>-<date>.json. Exit status: that of the checks.
+# torch_wavemix.json, gpu-<device>-<date>.json. Exit status: that of the checks.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -33,6 +33,7 @@ bin/node dist/node/bench.mjs --json "$out/cuda.json"
 fast=""
 [ -d peers/fast_wtconv ] && fast=$here/peers
 python3 torch_ref.py workloads.json $fast > "$out/torch.json"
+python3 pytorch_wavemix.py wavemix.safetensors 20 1 cuda > "$out/torch_wavemix.json" || echo '{}' > "$out/torch_wavemix.json"
 
 bin/node --input-type=module -e '
   import { readFileSync, writeFileSync } from "node:fs";
@@ -40,6 +41,17 @@ bin/node --input-type=module -e '
   const cuda = JSON.parse(readFileSync(`${out}/cuda.json`, "utf8"));
   const torch = JSON.parse(readFileSync(`${out}/torch.json`, "utf8"));
   const tests = JSON.parse(readFileSync(`${out}/tests.json`, "utf8"));
+  const torchWaveMix = JSON.parse(readFileSync(`${out}/torch_wavemix.json`, "utf8"));
+  const conv = (cuda.conv ?? []).map((r) => {
+    const t = (torch.conv ?? []).find((x) => x.name === r.name) ?? {};
+    return { ...r, ...t, forward_speedup_vs_torch: t.torch_forward_ms / r.forward_ms, backward_speedup_vs_torch: t.torch_backward_ms / r.backward_ms };
+  });
+  const wm = cuda.wavemix ?? {};
+  const logitsDiff = wm.eval_logits && torchWaveMix.eval_logits
+    ? Math.max(...torchWaveMix.eval_logits.map((v, i) => Math.abs(v - wm.eval_logits[i]))) / Math.max(...wm.eval_logits.map(Math.abs)) : null;
+  const wavemix = { ...wm, eval_logits: undefined, torch_eval_forward_ms: torchWaveMix.eval_forward_ms, torch_train_step_ms: torchWaveMix.train_step_ms,
+    eval_speedup_vs_torch: torchWaveMix.eval_forward_ms / wm.eval_forward_ms, train_speedup_vs_torch: torchWaveMix.train_step_ms / wm.train_step_ms,
+    logits_relative_difference: logitsDiff };
   const rows = cuda.rows.map((r) => {
     const t = torch.rows.find((x) => x.name === r.name) ?? {};
     return { ...r, ...t,
@@ -51,7 +63,7 @@ bin/node --input-type=module -e '
   const date = new Date().toISOString().slice(0, 10);
   const file = `${out}/gpu-${device}-${date}.json`;
   writeFileSync(file, JSON.stringify({ device: cuda.device, date, copy_GBps: cuda.copy_GBps, torch: torch.torch,
-    tests: { passed: tests.results.filter((x) => x.ok).length, failed: tests.results.filter((x) => !x.ok).length }, rows }, null, 1));
+    tests: { passed: tests.results.filter((x) => x.ok).length, failed: tests.results.filter((x) => !x.ok).length }, rows, conv, wavemix }, null, 1));
   console.log(`wrote ${file}`);
 ' "$out"
 exit "$status"

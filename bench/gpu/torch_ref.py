@@ -1,8 +1,10 @@
 """PyTorch timings on the GPU for bench/gpu/run.sh: the reference semantics of
 SPEC section 1 (WTConv2d as conv2d / conv_transpose2d with the wavelet filters,
 as the PyTorch layer computes it) and, when its sources were packed, the fused
-CUDA kernels of BGU-CS-VIL/WTConv fast_wtconv (built here, never committed).
+CUDA kernels of BGU-CS-VIL/WTConv fast_wtconv (built here, never committed); and
+F.conv2d (cuDNN) on the conv workloads.
     python3 torch_ref.py workloads.json [fast_wtconv_dir] > torch.json
+workloads.json: {"wtconv": [...], "conv": [...]} (bench/gpu/workloads.ts).
 Forward and forward+backward medians in ms (CUDA events), fp32, same shapes as bench.mjs."""
 import json
 import statistics
@@ -76,7 +78,8 @@ def params(c, k, levels, dev):
 
 
 def main():
-    workloads = json.load(open(sys.argv[1]))
+    lists = json.load(open(sys.argv[1]))
+    workloads, conv_workloads = lists['wtconv'], lists['conv']
     fast_dir = sys.argv[2] if len(sys.argv) > 2 else None
     dev = torch.device('cuda')
     torch.backends.cudnn.benchmark = True
@@ -119,12 +122,28 @@ def main():
             row['fast_wtconv_error'] = fast_error
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
+    conv_rows = []
+    for w in conv_workloads:
+        x = torch.randn(w['n'], w['cin'], w['size'], w['size'], device=dev, requires_grad=True)
+        weight = (torch.randn(w['cout'], w['cin'] // w['groups'], w['k'], w['k'], device=dev) * 0.2).requires_grad_(True)
+        bias = (torch.randn(w['cout'], device=dev) * 0.1).requires_grad_(True)
+
+        def conv():
+            return F.conv2d(x, weight, bias, stride=w['stride'], padding=w['padding'], groups=w['groups'])
+        gy = torch.randn_like(conv())
+        row = dict(w)
+        with torch.no_grad():
+            row['torch_forward_ms'] = timed(conv)
+        row['torch_forward_backward_ms'] = timed(lambda: torch.autograd.backward(conv(), gy))
+        row['torch_backward_ms'] = row['torch_forward_backward_ms'] - row['torch_forward_ms']
+        conv_rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
     # Device-to-device copy bandwidth as PyTorch measures it (1 GiB).
     a = torch.empty(2 ** 28, device=dev)
     b = torch.empty_like(a)
     ms = timed(lambda: b.copy_(a), reps=5)
     json.dump({'device': torch.cuda.get_device_name(0), 'torch': torch.__version__,
-               'copy_GBps': 2 * a.numel() * 4 / (ms / 1e3) / 1e9, 'rows': rows}, sys.stdout, indent=1)
+               'copy_GBps': 2 * a.numel() * 4 / (ms / 1e3) / 1e9, 'rows': rows, 'conv': conv_rows}, sys.stdout, indent=1)
 
 
 if __name__ == '__main__':

@@ -19,3 +19,26 @@ export const WORKLOADS: Workload[] = [
   { name: 'l2_n64c96s56k5l3', n: 64, c: 96, h: 56, w: 56, k: 5, levels: 3 },
   { name: 'l3_n16c256s112k5l3', n: 16, c: 256, h: 112, w: 112, k: 5, levels: 3 },
 ];
+
+// The conv workloads of the CPU benchmark (bench/conv.mjs, ../shared/peers/conv2d_*), as conv2d arguments.
+export interface ConvWorkload {
+  name: string;
+  n: number;
+  cin: number;
+  cout: number;
+  size: number;
+  k: number;
+  stride: number;
+  padding: number;
+  groups: number;
+}
+
+export const CONV_WORKLOADS: ConvWorkload[] = [
+  { name: 'c1_n8c64s56k3', n: 8, cin: 64, cout: 64, size: 56, k: 3, stride: 1, padding: 1, groups: 1 },
+  { name: 'c2_n8c256to64s56k1', n: 8, cin: 256, cout: 64, size: 56, k: 1, stride: 1, padding: 0, groups: 1 },
+  { name: 'c3_n8c96s56k17dw', n: 8, cin: 96, cout: 96, size: 56, k: 17, stride: 1, padding: 8, groups: 96 },
+  { name: 'c4_n1c3s224k4s4', n: 1, cin: 3, cout: 96, size: 224, k: 4, stride: 4, padding: 0, groups: 1 },
+];
+
+// The WaveMix workload (../shared/peers/wavemix_w1_n16d64l1.weights.safetensors, packed as wavemix.safetensors).
+export const WAVEMIX_WEIGHTS = 'wavemix.safetensors';

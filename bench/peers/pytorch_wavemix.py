@@ -2,11 +2,12 @@
 (as the upstream PyTorch modules compute it: 1x1 reduction, a Haar DWT, per
 level Conv 1x1 -> GELU -> Dropout -> Conv 1x1 -> ConvTranspose 4x4/2 ->
 BatchNorm, residual blocks, pooled linear head) with the workload's weights,
-timed on the CPU: the eval forward and a training step (forward in training
-mode, cross-entropy, backward). Prints one JSON object, with the eval output's
+timed on the CPU (or a GPU: DEVICE cuda, synchronised around each timing):
+the eval forward and a training step (forward in training mode,
+cross-entropy, backward). Prints one JSON object, with the eval output's
 first logits so the caller can check that both sides compute the same model.
 
-usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS
+usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS [DEVICE]
 """
 import json
 import math
@@ -77,33 +78,38 @@ def median(values):
 def main():
     path = sys.argv[1]
     repeat, threads = int(sys.argv[2]), int(sys.argv[3])
+    device = torch.device(sys.argv[4] if len(sys.argv) > 4 else "cpu")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(threads)
     weights, metadata = safetensors_f32.load(path)
     cfg = json.loads(metadata["config"])
-    p = {k: (v.clone().requires_grad_(True) if "running" not in k else v.clone()) for k, v in weights.items()}
+    p = {k: (v.clone().to(device).requires_grad_(True) if "running" not in k else v.clone().to(device)) for k, v in weights.items()}
     shape = (cfg["N"], cfg["in_channels"], cfg["H"], cfg["W"])
     count = math.prod(shape)
     # The benchmark's input: x[i] = sin(0.37 i).
-    x = torch.sin(torch.arange(count, dtype=torch.float64) * 0.37).to(torch.float32).reshape(shape)
-    labels = torch.arange(cfg["N"]) % cfg["num_classes"]
+    x = torch.sin(torch.arange(count, dtype=torch.float64) * 0.37).to(torch.float32).reshape(shape).to(device)
+    labels = (torch.arange(cfg["N"]) % cfg["num_classes"]).to(device)
     with torch.no_grad():
         logits = model(x, p, cfg, training=False)
     evals, steps = [], []
     for i in range(repeat + 2):
+        sync()
         t0 = time.perf_counter()
         with torch.no_grad():
             model(x, p, cfg, training=False)
+        sync()
         t1 = time.perf_counter()
         loss = F.cross_entropy(model(x, p, cfg, training=True), labels)
         loss.backward()
+        sync()
         t2 = time.perf_counter()
         for k in list(p):
             p[k].grad = None
         if i >= 2:  # warm-up
             evals.append((t1 - t0) * 1e3)
             steps.append((t2 - t1) * 1e3)
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "eval_forward_ms": median(evals),
-                      "train_step_ms": median(steps), "eval_logits": logits[0].tolist()}))
+    print(json.dumps({"torch": torch.__version__, "device": str(device), "threads": threads, "eval_forward_ms": median(evals),
+                      "train_step_ms": median(steps), "eval_logits": logits[0].cpu().tolist()}))
 
 
 if __name__ == "__main__":
