@@ -179,6 +179,13 @@ WTCONV_BIND(concatChannelsForward, wtconv_cuda_concat_channels_forward(a.i(0), a
 WTCONV_BIND(concatChannelsBackward, wtconv_cuda_concat_channels_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.d(4),
                                                                          a.d(5), a.d(6)))
 
+WTCONV_BIND(dclsConstructForward,
+            wtconv_cuda_dcls_construct_forward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7), a.d(8),
+                                               a.d(9), a.d(10), a.d(11)))
+WTCONV_BIND(dclsConstructBackward,
+            wtconv_cuda_dcls_construct_backward(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6), a.i(7), a.d(8),
+                                                a.d(9), a.d(10), a.d(11), a.d(12), a.d(13), a.d(14)))
+
 // probe() -> { count, name, computeCapability, driverVersion, runtimeVersion, reason }
 Napi::Value probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -323,6 +330,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(globalAvgPool2dBackward);
   EXPORT(concatChannelsForward);
   EXPORT(concatChannelsBackward);
+  EXPORT(dclsConstructForward);
+  EXPORT(dclsConstructBackward);
   EXPORT(probe);
   EXPORT(alloc);
   EXPORT(upload);

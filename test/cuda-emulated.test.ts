@@ -18,7 +18,7 @@ describe('cuda backend on the host emulator', () => {
     expect(info.name).toBe('cuda');
     expect(info.device).toMatch(/emulator/);
     expect(info.isa).toBe('host-emulator');
-    expect(info.reason).toMatch(/wtconv_cuda_emu\.node.*other ops on native/);
+    expect(info.reason).toMatch(/wtconv_cuda_emu\.node.*wavelet tables from native/);
     expect(await wt.availableBackends()).toEqual(['cuda', 'native', 'wasm']);
   });
 

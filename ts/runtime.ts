@@ -51,7 +51,7 @@ async function select(wanted: string, threads: number, wasmPaths: WasmPaths | un
     if (cuda.addon && cuda.probe) {
       // Ops without CUDA kernels run on the best CPU backend.
       const cpu = await select('cpu', threads, wasmPaths);
-      active = new CudaBackend(cuda.addon, cuda.probe, active!, `${cuda.reason}; other ops on ${cpu.name}${cpu.variant ? ` (${cpu.variant})` : ''}`);
+      active = new CudaBackend(cuda.addon, cuda.probe, active!, `${cuda.reason}; wavelet tables from ${cpu.name}${cpu.variant ? ` (${cpu.variant})` : ''}`);
       return active.info;
     }
     if (wanted === 'cuda') throw new WTConvError('E_BACKEND', `backend cuda: ${cuda.reason}`);

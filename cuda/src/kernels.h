@@ -25,12 +25,14 @@
 //   WaveMix layers BinaryK (add, dropout backward), GeluK, DropoutK,
 //                  PlaneMomentsK + BnStatsK + BnApplyK / BnGradK (BatchNorm2d),
 //                  MatMulK + ColumnSumK (Linear), ChannelSumK + BroadcastK
-//                  (global average pooling), ConcatK.
+//                  (global average pooling), ConcatK;
+//   DCLS           DclsK: kernel construction and its backward, a slice per thread.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "../../core/src/kernels/dcls-slice.h"
 #include "../../core/src/kernels/dropout-mask.h"
 
 #if defined(__CUDACC__)
@@ -818,6 +820,31 @@ struct ConcatK {
         if (grad_a) grad_a[s * sa + r] = grad_y[e];
       } else if (grad_b) {
         grad_b[s * sb + r - sa] = grad_y[e];
+      }
+    });
+  }
+};
+
+// DCLS kernel construction (kernels/dcls-slice.h): one kernel slice per thread,
+// forward (grad_kernel null) or backward.
+struct DclsK {
+  static constexpr int kPhases = 1;
+  wtconv::Dcls d;
+  const float* weight;
+  const float* P;
+  const float* SIG;          // gauss only
+  float* kernel;             // forward
+  const float* grad_kernel;  // backward
+  float* grad_weight;
+  float* grad_P;
+  float* grad_SIG;
+  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+    for_each_value(blk, static_cast<int64_t>(d.out) * d.in, [&](int64_t slice) {
+      if (grad_kernel) {
+        wtconv::dcls_backward_slice(d, static_cast<size_t>(slice), weight, P, SIG, grad_kernel, grad_weight, grad_P,
+                                    grad_SIG);
+      } else {
+        wtconv::dcls_construct_slice(d, static_cast<size_t>(slice), weight, P, SIG, kernel);
       }
     });
   }

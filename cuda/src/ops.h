@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include "../../core/src/operators/conv-geometry.h"
+#include "../../core/src/operators/dcls-geometry.h"
 #include "../../core/src/operators/elementwise.h"
 #include "../../core/src/operators/layer-checks.h"
 #include "../../core/src/operators/level-sizes.h"
@@ -880,6 +881,25 @@ wtconv_status concat_channels(Ex& ex, int32_t n, int32_t ca, int32_t cb, int32_t
   ConcatK k{a, b, y, grad_a, grad_b, grad_y, sa, sb, count};
   WTCONV_LAUNCH(k, grid_for(count), 1, kThreads, 0);
   return ex.finish(grad_y ? "concat_channels_backward" : "concat_channels_forward");
+}
+
+// ---- DCLS kernel construction ----------------------------------------------
+
+template <typename Ex>
+wtconv_status dcls_construct(Ex& ex, int32_t dims, int32_t out, int32_t in, int32_t count, int32_t s0, int32_t s1,
+                             int32_t s2, int32_t version, const float* weight, const float* P, const float* SIG,
+                             float* kernel, const float* grad_kernel, float* grad_weight, float* grad_P,
+                             float* grad_SIG) {
+  wtconv::Dcls d;
+  WTCONV_CHECK(wtconv::make_dcls(dims, out, in, count, s0, s1, s2, version, &d));
+  WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
+  WTCONV_CHECK(wtconv::check_pointer(P, "P"));
+  if (version == wtconv::kDclsGauss) WTCONV_CHECK(wtconv::check_pointer(SIG, "SIG"));
+  if (grad_kernel == nullptr) WTCONV_CHECK(wtconv::check_pointer(kernel, "kernel"));
+  if (version != wtconv::kDclsGauss) grad_SIG = nullptr;
+  DclsK k{d, weight, P, SIG, kernel, grad_kernel, grad_weight, grad_P, grad_SIG};
+  WTCONV_LAUNCH(k, grid_for(int64_t(out) * in), 1, kThreads, 0);
+  return ex.finish(grad_kernel ? "dcls_construct_backward" : "dcls_construct_forward");
 }
 
 #undef WTCONV_LAUNCH

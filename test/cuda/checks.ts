@@ -526,14 +526,31 @@ export function cudaChecks(opts: CheckOptions): Check[] {
   });
 
   checks.push({
-    name: 'ops without CUDA kernels run on the CPU fallback, also from device tensors',
+    name: 'DCLS kernel construction (v0 and gauss, 1-D to 3-D, forward and backward) agrees with native, also from device tensors',
     run: async () => {
-      const weight = randomTensor([4, 2, 3], 3), P = wt.tensor(Array.from({ length: 2 * 4 * 2 * 3 }, (_, i) => ((i * 7) % 5) - 2.2), [2, 4, 2, 3]);
-      const o = { dilatedKernelSize: [5, 5], version: 'v0' as wt.DclsVersion };
+      const run = (device: boolean) => {
+        const r: Results = {};
+        const up = (t: wt.Tensor) => (device ? t.to('cuda') : t);
+        for (const [dims, size] of [[1, [7]], [2, [5, 6]], [3, [3, 4, 5]]] as const) {
+          for (const version of ['v0', 'gauss'] as const) {
+            const weight = randomTensor([4, 2, 3], 3 + dims);
+            const P = wt.tensor(Array.from({ length: dims * 4 * 2 * 3 }, (_, i) => (((i * 7) % 11) - 5) * 0.43), [dims, 4, 2, 3]);
+            const SIG = version === 'gauss' ? wt.tensor(Array.from({ length: dims * 4 * 2 * 3 }, (_, i) => 0.2 + ((i * 5) % 7) * 0.3 - 1), [dims, 4, 2, 3]) : undefined;
+            const o = { dilatedKernelSize: [...size], version, ...(SIG ? { SIG: up(SIG) } : {}) };
+            const k = wt.dclsConstructKernel(up(weight), up(P), o);
+            if (device) assert(k.device === 'cuda', `dclsConstructKernel on device inputs returned a ${k.device} tensor`);
+            r[`${dims}.${version}.kernel`] = k;
+            const g = wt.dclsConstructKernelBackward(up(weight), up(P), randomTensor([...k.shape], 9 + dims), o);
+            for (const [name, v] of Object.entries(g)) if (v) r[`${dims}.${version}.grad.${name}`] = v;
+          }
+        }
+        return r;
+      };
       await useNative();
-      const ref = wt.dclsConstructKernel(weight, P, o);
+      const ref = run(false);
       await useCuda('fused');
-      parity(wt.dclsConstructKernel(weight.to('cuda'), P.to('cuda'), o), ref, 'dclsConstructKernel from device tensors');
+      compare(run(false), ref, 'dcls host tensors');
+      compare(run(true), ref, 'dcls device tensors');
     },
   });
 

@@ -5,8 +5,9 @@
 //   - a CUDA op with any input on the GPU leaves its outputs on the GPU (a chain of
 //     layers never goes through host memory); with only host inputs it copies
 //     them in and the outputs out, like any other backend;
-//   - ops without CUDA kernels (the DCLS kernel construction) run on a CPU backend (native, else
-//     WASM), reading GPU inputs back to the host.
+//   - every kernel of the C ABI has a CUDA implementation (cuda/src); the CPU
+//     backend alongside (native, else WASM) gives the wavelet filter tables and
+//     the thread count it reports.
 // Device tensors are immutable: writing into the host mirror of one is not seen by the GPU.
 import { WTConvError, type WTConvErrorCode } from '../errors.js';
 import { Tensor, deviceHooks, type Device } from '../tensor.js';
@@ -39,39 +40,6 @@ export interface CudaAddon {
   releaseWorkspace(): void;
   [kernel: string]: unknown;
 }
-
-/** Kernels with CUDA implementations; the rest run on the CPU fallback. */
-export const CUDA_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
-  'depthwiseConv2dForward',
-  'depthwiseConv2dBackward',
-  'dwt2dForward',
-  'dwt2dBackward',
-  'idwt2dForward',
-  'idwt2dBackward',
-  'wtconv2dForward',
-  'wtconv2dBackward',
-  'conv1dForward',
-  'conv1dBackward',
-  'conv2dForward',
-  'conv2dBackward',
-  'conv3dForward',
-  'conv3dBackward',
-  'convTranspose2dForward',
-  'convTranspose2dBackward',
-  'addForward',
-  'geluForward',
-  'geluBackward',
-  'dropoutForward',
-  'dropoutBackward',
-  'batchNorm2dForward',
-  'batchNorm2dBackward',
-  'linearForward',
-  'linearBackward',
-  'globalAvgPool2dForward',
-  'globalAvgPool2dBackward',
-  'concatChannelsForward',
-  'concatChannelsBackward',
-]);
 
 interface Resident {
   buf: DeviceBuffer;
@@ -157,13 +125,13 @@ export class CudaBackend implements Backend {
   constructor(
     private readonly addon: CudaAddon,
     probe: CudaProbe,
-    private readonly fallback: Backend,
+    private readonly host: Backend,
     reason: string,
   ) {
     const emulator = addon.runtimeInfo().emulator;
     this.info = {
       name: 'cuda',
-      threads: fallback.info.threads,
+      threads: host.info.threads,
       simd: true,
       isa: emulator ? 'host-emulator' : `sm_${probe.computeCapability.replace('.', '')}`,
       device: probe.name,
@@ -202,7 +170,6 @@ export class CudaBackend implements Backend {
   }
 
   run(kernel: KernelName, args: readonly KernelArg[]): void {
-    if (!CUDA_KERNELS.has(kernel)) return this.fallback.run(kernel, args);
     // Any input on the GPU: the outputs stay there.
     const onDevice = args.some((a) => a instanceof In && sources(a).some((s) => resident.has(raw(s))));
     const temps: DeviceBuffer[] = [];
@@ -247,17 +214,17 @@ export class CudaBackend implements Backend {
   }
 
   waveletFilters(id: number): Float32Array {
-    return this.fallback.waveletFilters(id);
+    return this.host.waveletFilters(id);
   }
 
   stats(): RuntimeStats {
-    const s = this.fallback.stats();
+    const s = this.host.stats();
     return { ...s, isa: this.info.isa, workspaceBytes: s.workspaceBytes + this.addon.runtimeInfo().workspaceBytes };
   }
 
   releaseWorkspace(): void {
     this.addon.releaseWorkspace();
-    this.fallback.releaseWorkspace();
+    this.host.releaseWorkspace();
   }
 
   private alloc(floats: number): DeviceBuffer {

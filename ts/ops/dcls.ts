@@ -76,7 +76,7 @@ function plan(weight: unknown, P: unknown, opts: unknown, what: string): Plan {
 export function dclsConstructKernel(weight: Tensor, P: Tensor, opts: DclsConstructOptions): Tensor {
   const p = plan(weight, P, opts, 'dclsConstructKernel');
   const k = Tensor.zeros(p.kernelShape);
-  current().run('dclsConstructForward', [...p.args, new In(weight.data), new In(P.data), p.sig ? new In(p.sig.data) : null, new Out(k.data)]);
+  current().run('dclsConstructForward', [...p.args, new In(weight), new In(P), p.sig ? new In(p.sig) : null, new Out(k)]);
   return k;
 }
 
@@ -87,8 +87,8 @@ export function dclsConstructKernelBackward(weight: Tensor, P: Tensor, gradK: Te
   const g: DclsConstructGrads = { weight: Tensor.zeros(weight.shape), P: Tensor.zeros(P.shape) };
   if (p.sig) g.SIG = Tensor.zeros(P.shape);
   current().run('dclsConstructBackward', [
-    ...p.args, new In(weight.data), new In(P.data), p.sig ? new In(p.sig.data) : null, new In(gradK.data),
-    new Out(g.weight.data), new Out(g.P.data), g.SIG ? new Out(g.SIG.data) : null,
+    ...p.args, new In(weight), new In(P), p.sig ? new In(p.sig) : null, new In(gradK),
+    new Out(g.weight), new Out(g.P), g.SIG ? new Out(g.SIG) : null,
   ]);
   return g;
 }

@@ -130,6 +130,14 @@ WTCONV_API wtconv_status wtconv_cuda_concat_channels_forward(int32_t n, int32_t 
                                                              const float* a, const float* b, float* y);
 WTCONV_API wtconv_status wtconv_cuda_concat_channels_backward(int32_t n, int32_t ca, int32_t cb, int32_t plane,
                                                               const float* grad_y, float* grad_a, float* grad_b);
+/* DCLS kernel construction: the arguments of the core's wtconv_dcls_construct_* (c_api.h). */
+WTCONV_API wtconv_status wtconv_cuda_dcls_construct_forward(
+    int32_t dims, int32_t out, int32_t in_per_group, int32_t count, int32_t size0, int32_t size1,
+    int32_t size2, int32_t version, const float* weight, const float* P, const float* SIG, float* kernel);
+WTCONV_API wtconv_status wtconv_cuda_dcls_construct_backward(
+    int32_t dims, int32_t out, int32_t in_per_group, int32_t count, int32_t size0, int32_t size1,
+    int32_t size2, int32_t version, const float* weight, const float* P, const float* SIG,
+    const float* grad_kernel, float* grad_weight, float* grad_P, float* grad_SIG);
 WTCONV_API wtconv_status wtconv_cuda_dwt2d_forward(
     int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels, int32_t wavelet,
     const float* x, float* const* bands);
