@@ -576,16 +576,45 @@ inline ConvDims conv_dims(const wtconv::ConvGeometry& g) {
   return d;
 }
 
+// y = conv(x, weight) + bias (bias may be null).
+template <typename Ex>
+wtconv_status launch_conv_forward(Ex& ex, const ConvDims& d, const float* x, const float* weight, const float* bias,
+                                  float* y) {
+  const int64_t blocks = (d.cout_g() + kConvOutBlock - 1) / kConvOutBlock;
+  ConvFwdK k{x, weight, bias, y, d};
+  WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.groups * blocks * d.out_plane()), 1, kThreads, 0);
+  return WTCONV_OK;
+}
+
+// The weight and bias gradients of the conv `d` whose input is x and output
+// gradient grad_y: per-image correlations (ConvCorrK), summed over the images in
+// a fixed order (ReduceK), written as floats (FinalizeK). Either may be null.
+template <typename Ex>
+wtconv_status conv_weight_gradient(Ex& ex, const ConvDims& d, const float* x, const float* grad_y, const float* weight,
+                                   float* grad_weight, float* grad_bias) {
+  const int row = d.cin_g() * d.taps() + 1;  // weights of one output channel, then its bias
+  float* partial = nullptr;
+  double* corr = nullptr;
+  WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
+    partial = cv.take<float>(size_t(d.n) * d.cout * row);
+    corr = cv.take<double>(size_t(d.cout) * row);
+  }));
+  ConvCorrK ck{x, grad_y, partial, d};
+  WTCONV_LAUNCH(ck, grid_for(int64_t(d.n) * d.cout * row), 1, kThreads, 0);
+  ReduceK rk{partial, d.n, d.cout, 1, row, corr};
+  WTCONV_LAUNCH(rk, grid_for(int64_t(d.cout) * row), 1, kThreads, 0);
+  FinalizeK fk{corr, d.cout, row - 1, 1, weight, nullptr, nullptr, grad_weight, nullptr, grad_bias};
+  WTCONV_LAUNCH(fk, grid_for(d.cout), 1, kThreads, 0);
+  return WTCONV_OK;
+}
+
 template <typename Ex>
 wtconv_status conv_forward(Ex& ex, const wtconv::ConvGeometry& g, const float* x, const float* weight,
                            const float* bias, float* y) {
   WTCONV_CHECK(wtconv::check_pointer(x, "x"));
   WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
   WTCONV_CHECK(wtconv::check_pointer(y, "y"));
-  const ConvDims d = conv_dims(g);
-  const int64_t blocks = (d.cout_g() + kConvOutBlock - 1) / kConvOutBlock;
-  ConvFwdK k{x, weight, bias, y, d};
-  WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.groups * blocks * d.out_plane()), 1, kThreads, 0);
+  WTCONV_CHECK(launch_conv_forward(ex, conv_dims(g), x, weight, bias, y));
   return ex.finish("conv_forward");
 }
 
@@ -600,21 +629,7 @@ wtconv_status conv_backward(Ex& ex, const wtconv::ConvGeometry& g, const float* 
     ConvAdjK k{grad_y, weight, nullptr, nullptr, nullptr, grad_x, d};
     WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.cin * d.in_plane()), 1, kThreads, 0);
   }
-  if (grad_weight || grad_bias) {
-    const int row = d.cin_g() * d.taps() + 1;  // weights of one output channel, then its bias
-    float* partial = nullptr;
-    double* corr = nullptr;
-    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
-      partial = cv.take<float>(size_t(d.n) * d.cout * row);
-      corr = cv.take<double>(size_t(d.cout) * row);
-    }));
-    ConvCorrK ck{x, grad_y, partial, d};
-    WTCONV_LAUNCH(ck, grid_for(int64_t(d.n) * d.cout * row), 1, kThreads, 0);
-    ReduceK rk{partial, d.n, d.cout, 1, row, corr};
-    WTCONV_LAUNCH(rk, grid_for(int64_t(d.cout) * row), 1, kThreads, 0);
-    FinalizeK fk{corr, d.cout, row - 1, 1, weight, nullptr, nullptr, grad_weight, nullptr, grad_bias};
-    WTCONV_LAUNCH(fk, grid_for(d.cout), 1, kThreads, 0);
-  }
+  if (grad_weight || grad_bias) WTCONV_CHECK(conv_weight_gradient(ex, d, x, grad_y, weight, grad_weight, grad_bias));
   return ex.finish("conv_backward");
 }
 
@@ -659,26 +674,9 @@ wtconv_status conv_transpose2d_backward(Ex& ex, const wtconv::ConvGeometry& g, c
   WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
   WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
   const ConvDims d = conv_dims(g);  // the conv from grad_y's space to x's
-  if (grad_x) {
-    ConvFwdK k{grad_y, weight, nullptr, grad_x, d};
-    const int64_t blocks = (d.cout_g() + kConvOutBlock - 1) / kConvOutBlock;
-    WTCONV_LAUNCH(k, grid_for(int64_t(d.n) * d.groups * blocks * d.out_plane()), 1, kThreads, 0);
-  }
-  if (grad_weight) {
-    const int row = d.cin_g() * d.taps() + 1;
-    float* partial = nullptr;
-    double* corr = nullptr;
-    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
-      partial = cv.take<float>(size_t(d.n) * d.cout * row);
-      corr = cv.take<double>(size_t(d.cout) * row);
-    }));
-    ConvCorrK ck{grad_y, x, partial, d};  // the conv's input is grad_y, its output gradient x
-    WTCONV_LAUNCH(ck, grid_for(int64_t(d.n) * d.cout * row), 1, kThreads, 0);
-    ReduceK rk{partial, d.n, d.cout, 1, row, corr};
-    WTCONV_LAUNCH(rk, grid_for(int64_t(d.cout) * row), 1, kThreads, 0);
-    FinalizeK fk{corr, d.cout, row - 1, 1, weight, nullptr, nullptr, grad_weight, nullptr, nullptr};
-    WTCONV_LAUNCH(fk, grid_for(d.cout), 1, kThreads, 0);
-  }
+  if (grad_x) WTCONV_CHECK(launch_conv_forward(ex, d, grad_y, weight, nullptr, grad_x));
+  // The conv's input is grad_y, its output gradient x; the bias is the transposed conv's own.
+  if (grad_weight) WTCONV_CHECK(conv_weight_gradient(ex, d, grad_y, x, weight, grad_weight, nullptr));
   if (grad_bias) WTCONV_CHECK(channel_sums(ex, d.n, d.cin, d.in_plane(), grad_y, grad_bias));
   return ex.finish("conv_transpose2d_backward");
 }
