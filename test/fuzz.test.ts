@@ -12,6 +12,8 @@
 // Adding an op family: one entry in FAMILIES (a valid-case arbitrary whose run()
 // checks against a reference, and an invalid-call arbitrary).
 import fc from 'fast-check';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, randomTensor, randomWTConvParams } from './helpers.js';
@@ -696,7 +698,12 @@ afterAll(() => {
   console.log(`fuzz: seed ${SEED} (replay: WTCONV_FUZZ_SEED=${SEED}), ${cases} cases (${RUNS} valid + ${RUNS} invalid per op family and backend)`);
 });
 
-for (const b of BACKENDS) {
+// The CPU backends, and the CUDA backend's kernels run by its host emulator
+// (test/cuda-emulated.test.ts): the same properties hold for the CUDA operators.
+process.env.WTCONV_CUDA_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'build', 'cuda-emu', 'Release', 'wtconv_cuda_emu.node');
+const FUZZED = [...BACKENDS, { label: 'cuda (host emulator)', options: { backend: 'cuda', threads: 2 } as wt.InitOptions }];
+
+for (const b of FUZZED) {
   describe(`fuzz on ${b.label}`, () => {
     let before: wt.Tensor;
     const probe = () => wt.wtconv2d(randomTensor([1, 3, 9, 7], 1), randomWTConvParams(3, 3, 2, true, 2), { levels: 2, wavelet: 'db2' });
