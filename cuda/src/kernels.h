@@ -32,14 +32,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../../core/src/host-device.h"
 #include "../../core/src/kernels/dcls-slice.h"
 #include "../../core/src/kernels/dropout-mask.h"
-
-#if defined(__CUDACC__)
-#define WTCONV_HD __host__ __device__ __forceinline__
-#else
-#define WTCONV_HD inline
-#endif
 
 namespace wtconv_cuda {
 
@@ -60,9 +55,9 @@ struct Filters {
   float f[4][kMaxF * kMaxF];
 };
 
-WTCONV_HD int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-WTCONV_HD int imin(int a, int b) { return a < b ? a : b; }
-WTCONV_HD int imax(int a, int b) { return a > b ? a : b; }
+WTCONV_HOST_DEVICE int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+WTCONV_HOST_DEVICE int imin(int a, int b) { return a < b ? a : b; }
+WTCONV_HOST_DEVICE int imax(int a, int b) { return a > b ? a : b; }
 
 // ---- baseline tier --------------------------------------------------------
 
@@ -81,13 +76,13 @@ struct AnalyzeK {
   Filters flt;
   float* out;  // (planes, bands_out, h, w)
 
-  WTCONV_HD float at(const float* p, int Y, int X) const {
+  WTCONV_HOST_DEVICE float at(const float* p, int Y, int X) const {
     if (Y < 0 || X < 0 || Y >= H || X >= W) return 0.0f;
     if (uy == 1 && ux == 1) return p[static_cast<int64_t>(Y) * in_w + X];
     if (Y % uy || X % ux) return 0.0f;
     return p[static_cast<int64_t>(Y / uy) * in_w + X / ux];
   }
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t per = static_cast<int64_t>(bands_out) * h * w;
     const int64_t total = per * planes;
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
@@ -120,7 +115,7 @@ struct SynthK {
   Filters flt;
   float* out;
 
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t per = static_cast<int64_t>(H) * W;
     const int64_t total = per * planes;
     const int F = flt.F, pad = flt.pad;
@@ -166,7 +161,7 @@ struct DwConvK {
   const float* add;     // (planes, H, W) or null
   float* out;           // (planes, oh, ow)
 
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t per = static_cast<int64_t>(oh) * ow;
     const int64_t total = per * planes;
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
@@ -207,7 +202,7 @@ struct DwConvAdjK {
   const float* add;    // (planes, H, W) or null
   float* out;          // (planes, H, W)
 
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t per = static_cast<int64_t>(H) * W;
     const int64_t total = per * planes;
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
@@ -251,7 +246,7 @@ struct TapPartialK {
   int64_t g_plane;
   int H, W, kh, kw, pt, pl, sh, sw, oh, ow;
   float* partial;  // (planes, kh*kw + 1)
-  WTCONV_HD void operator()(int phase, const Block& b, float* smem) const {
+  WTCONV_HOST_DEVICE void operator()(int phase, const Block& b, float* smem) const {
     const int taps = kh * kw + 1;
     const int64_t p = b.bx / taps;
     const int t = b.bx - static_cast<int>(p) * taps;
@@ -285,7 +280,7 @@ struct ZeroLLK {
   static constexpr int kPhases = 1;
   float* bands;
   int planes, h, w;
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t per = static_cast<int64_t>(h) * w, total = per * planes;
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
          e += static_cast<int64_t>(b.nthreads) * b.nbx) {
@@ -301,7 +296,7 @@ struct ReduceK {
   const float* partial;
   int n, C, parts, taps;
   double* out;
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int64_t total = static_cast<int64_t>(C) * taps;
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < total;
          e += static_cast<int64_t>(b.nthreads) * b.nbx) {
@@ -330,7 +325,7 @@ struct FinalizeK {
   float* grad_weight;  // or null
   float* grad_scale;   // or null
   float* grad_bias;    // or null
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     for (int c = b.bx * b.nthreads + b.tid; c < C; c += b.nthreads * b.nbx) {
       const double* row = corr + static_cast<int64_t>(c) * (taps + has_sum);
       const double sc = scale ? scale[c] : 1.0;
@@ -355,11 +350,11 @@ struct FinalizeK {
 struct ConvDims {
   int n, cin, cout, groups;
   int in[3], out[3], k[3], s[3], p[3], d[3];
-  WTCONV_HD int cin_g() const { return cin / groups; }
-  WTCONV_HD int cout_g() const { return cout / groups; }
-  WTCONV_HD int taps() const { return k[0] * k[1] * k[2]; }
-  WTCONV_HD int64_t in_plane() const { return static_cast<int64_t>(in[0]) * in[1] * in[2]; }
-  WTCONV_HD int64_t out_plane() const { return static_cast<int64_t>(out[0]) * out[1] * out[2]; }
+  WTCONV_HOST_DEVICE int cin_g() const { return cin / groups; }
+  WTCONV_HOST_DEVICE int cout_g() const { return cout / groups; }
+  WTCONV_HOST_DEVICE int taps() const { return k[0] * k[1] * k[2]; }
+  WTCONV_HOST_DEVICE int64_t in_plane() const { return static_cast<int64_t>(in[0]) * in[1] * in[2]; }
+  WTCONV_HOST_DEVICE int64_t out_plane() const { return static_cast<int64_t>(out[0]) * out[1] * out[2]; }
 };
 
 constexpr int kConvOutBlock = 4;  // output channels per thread of ConvFwdK
@@ -374,7 +369,7 @@ struct ConvFwdK {
   const float* bias;  // or null
   float* y;
   ConvDims g;
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
     const int blocks = (cout_g + kConvOutBlock - 1) / kConvOutBlock;
     const int64_t P = g.out_plane(), in_plane = g.in_plane();
@@ -434,13 +429,13 @@ struct ConvAdjK {
   float* gx;
   ConvDims g;
   // The output index along axis a that tap t reads input index i from, or -1.
-  WTCONV_HD int source(int a, int i, int t) const {
+  WTCONV_HOST_DEVICE int source(int a, int i, int t) const {
     const int q = i + g.p[a] - t * g.d[a];
     if (q < 0 || q % g.s[a] != 0) return -1;
     const int o = q / g.s[a];
     return o < g.out[a] ? o : -1;
   }
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
     const int64_t P = g.out_plane(), Q = g.in_plane();
     const int64_t total = static_cast<int64_t>(g.n) * g.cin * Q;
@@ -488,7 +483,7 @@ struct ConvCorrK {
   const float* gy;
   float* partial;
   ConvDims g;
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
     const int row = cin_g * taps + 1;
     const int64_t P = g.out_plane(), in_plane = g.in_plane();
@@ -536,7 +531,7 @@ struct ChannelSumK {
   int64_t planes, plane;
   double divisor;
   float* partial;
-  WTCONV_HD void operator()(int, const Block& b, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < planes;
          e += static_cast<int64_t>(b.nthreads) * b.nbx) {
       const float* src = v + e * plane;
@@ -552,7 +547,7 @@ struct ChannelSumK {
 
 // Grid-stride loop over count values: f(e) for each.
 template <typename F>
-WTCONV_HD void for_each_value(const Block& b, int64_t count, F&& f) {
+WTCONV_HOST_DEVICE void for_each_value(const Block& b, int64_t count, F&& f) {
   for (int64_t e = static_cast<int64_t>(b.bx) * b.nthreads + b.tid; e < count;
        e += static_cast<int64_t>(b.nthreads) * b.nbx) {
     f(e);
@@ -567,7 +562,7 @@ struct BinaryK {
   float* y;
   int64_t count;
   int multiply;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) { y[e] = multiply ? a[e] * b[e] : a[e] + b[e]; });
   }
 };
@@ -579,7 +574,7 @@ struct GeluK {
   const float* grad_y;  // null: forward
   float* out;
   int64_t count;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) {
       const float v = x[e];
       const float cdf = 0.5f + 0.5f * erff(v * 0.70710678118654752f);
@@ -600,7 +595,7 @@ struct DropoutK {
   uint32_t threshold;
   float scale;
   int keep_all;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) {
       float m = 1.0f;
       if (!keep_all) {
@@ -626,7 +621,7 @@ struct PlaneMomentsK {
   int c;
   int64_t planes, plane;
   float* partial;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, planes, [&](int64_t e) {
       const float m = mean[e % c];
       const float* xp = x + e * plane;
@@ -668,7 +663,7 @@ struct BnStatsK {
   int c, training, stage;
   double m;
   float momentum, eps;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, c, [&](int64_t ch) {
       if (!training) {
         save_mean[ch] = running_mean[ch];
@@ -702,7 +697,7 @@ struct BnApplyK {
   float* y;
   int c;
   int64_t plane, count;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) {
       const int ch = static_cast<int>((e / plane) % c);
       const float scale = (weight ? weight[ch] : 1.0f) * invstd[ch];
@@ -731,7 +726,7 @@ struct BnGradK {
   int c, training, stage;
   double m;
   int64_t plane, count;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     if (stage == 0) {
       for_each_value(blk, c, [&](int64_t ch) {
         const double sum_g = sums[2 * ch], sum_gx = sums[2 * ch + 1];
@@ -763,7 +758,7 @@ struct MatMulK {
   const float* bias;  // or null
   float* c;
   int m, n, k;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, static_cast<int64_t>(m) * n, [&](int64_t e) {
       const int64_t i = e / n, j = e % n;
       float s = 0.0f;
@@ -779,7 +774,7 @@ struct ColumnSumK {
   const float* v;
   int rows, cols;
   float* out;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, cols, [&](int64_t j) {
       double s = 0.0;
       for (int i = 0; i < rows; ++i) s += v[static_cast<int64_t>(i) * cols + j];
@@ -795,7 +790,7 @@ struct BroadcastK {
   float inv;
   int64_t plane, count;
   float* grad_x;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) { grad_x[e] = grad_y[e / plane] * inv; });
   }
 };
@@ -811,7 +806,7 @@ struct ConcatK {
   float* grad_b;
   const float* grad_y;  // null: forward
   int64_t sa, sb, count;  // ca * plane, cb * plane, n * (sa + sb)
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, count, [&](int64_t e) {
       const int64_t s = e / (sa + sb), r = e % (sa + sb);
       if (!grad_y) {
@@ -838,7 +833,7 @@ struct DclsK {
   float* grad_weight;
   float* grad_P;
   float* grad_SIG;
-  WTCONV_HD void operator()(int, const Block& blk, float*) const {
+  WTCONV_HOST_DEVICE void operator()(int, const Block& blk, float*) const {
     for_each_value(blk, static_cast<int64_t>(d.out) * d.in, [&](int64_t slice) {
       if (grad_kernel) {
         wtconv::dcls_backward_slice(d, static_cast<size_t>(slice), weight, P, SIG, grad_kernel, grad_weight, grad_P,
@@ -862,7 +857,7 @@ struct Span {
   int i0, in;       // input range (DWT window / base conv window) in plane coordinates
 };
 
-WTCONV_HD Span make_span(int o0, int n, int F, int pad, int k, int lead, int before, bool base) {
+WTCONV_HOST_DEVICE Span make_span(int o0, int n, int F, int pad, int k, int lead, int before, bool base) {
   Span s;
   s.o0 = o0;
   s.n = n;
@@ -916,16 +911,16 @@ struct FusedLevelK {
   float* out;  // forward level 0: (planes, oh, ow); else (planes, H, W)
 
   // Shared memory (floats): input window, 4 source planes, 4 conv results.
-  WTCONV_HD static void sizes(const Span& r, const Span& c, int* in_floats, int* src_floats, int* dst_floats) {
+  WTCONV_HOST_DEVICE static void sizes(const Span& r, const Span& c, int* in_floats, int* src_floats, int* dst_floats) {
     *in_floats = r.in * c.in;
     *src_floats = 4 * r.sn * c.sn;
     *dst_floats = 4 * r.bn * c.bn;
   }
-  WTCONV_HD int lead() const { return adjoint ? k - 1 - before : before; }
-  WTCONV_HD Span rows(int o0) const {
+  WTCONV_HOST_DEVICE int lead() const { return adjoint ? k - 1 - before : before; }
+  WTCONV_HOST_DEVICE Span rows(int o0) const {
     return make_span(o0, imin(TH, H - o0), dwt.F, dwt.pad, k, lead(), before, base && !adjoint);
   }
-  WTCONV_HD Span cols(int o0) const {
+  WTCONV_HOST_DEVICE Span cols(int o0) const {
     return make_span(o0, imin(TW, W - o0), dwt.F, dwt.pad, k, lead(), before, base && !adjoint);
   }
   static int shared_floats(int F, int pad, int k, int before, int TH, int TW, bool adjoint, bool base) {
@@ -937,7 +932,7 @@ struct FusedLevelK {
     return (adjoint ? 0 : a) + s + d;
   }
 
-  WTCONV_HD void operator()(int phase, const Block& b, float* smem) const {
+  WTCONV_HOST_DEVICE void operator()(int phase, const Block& b, float* smem) const {
     const int64_t p = b.bx;
     const int ty = b.by / tiles_x, tx = b.by - (b.by / tiles_x) * tiles_x;
     const Span R = rows(ty * TH), Cc = cols(tx * TW);
@@ -1082,16 +1077,16 @@ struct FusedCorrK {
   Filters dwt;         // F == 0: base path (h == H, w == W)
   float* partial;      // (planes, tiles, entries())
 
-  WTCONV_HD int nb() const { return dwt.F ? 4 : 1; }
-  WTCONV_HD int entries() const { return nb() * k * k + (dwt.F ? 0 : 1); }
-  WTCONV_HD int win() const { return T + k - 1; }
-  WTCONV_HD int in_side() const { return dwt.F ? 2 * win() + dwt.F - 2 : win(); }
+  WTCONV_HOST_DEVICE int nb() const { return dwt.F ? 4 : 1; }
+  WTCONV_HOST_DEVICE int entries() const { return nb() * k * k + (dwt.F ? 0 : 1); }
+  WTCONV_HOST_DEVICE int win() const { return T + k - 1; }
+  WTCONV_HOST_DEVICE int in_side() const { return dwt.F ? 2 * win() + dwt.F - 2 : win(); }
   static int shared_floats(int F, int k, int T, int nthreads) {
     const int nb = F ? 4 : 1, win = T + k - 1, in = F ? 2 * win + F - 2 : win;
     return (F ? in * in : 0) + nb * win * win + nb * T * T + nthreads;
   }
 
-  WTCONV_HD void operator()(int phase, const Block& b, float* smem) const {
+  WTCONV_HOST_DEVICE void operator()(int phase, const Block& b, float* smem) const {
     const int64_t p = b.bx;
     const int ty = b.by / tiles_x, tx = b.by - (b.by / tiles_x) * tiles_x;
     const int y0 = ty * T, x0 = tx * T;

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "dropout-mask.h"  // WTCONV_HOST_DEVICE
+#include "../host-device.h"
 
 namespace wtconv {
 

@@ -8,11 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define WTCONV_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define WTCONV_HOST_DEVICE inline
-#endif
+#include "../host-device.h"
 
 namespace wtconv {
 
