@@ -355,6 +355,17 @@ struct ConvDims {
   WTCONV_HOST_DEVICE int taps() const { return k[0] * k[1] * k[2]; }
   WTCONV_HOST_DEVICE int64_t in_plane() const { return static_cast<int64_t>(in[0]) * in[1] * in[2]; }
   WTCONV_HOST_DEVICE int64_t out_plane() const { return static_cast<int64_t>(out[0]) * out[1] * out[2]; }
+  // Along axis a: the input index that output o reads under tap t, or -1 in the padding.
+  WTCONV_HOST_DEVICE int input(int a, int o, int t) const {
+    const int i = o * s[a] - p[a] + t * d[a];
+    return i >= 0 && i < in[a] ? i : -1;
+  }
+  // Its inverse: the output index that reads input i under tap t, or -1 when none does.
+  WTCONV_HOST_DEVICE int output(int a, int i, int t) const {
+    const int q = i + p[a] - t * d[a];
+    if (q < 0 || q % s[a] != 0) return -1;
+    return q / s[a] < out[a] ? q / s[a] : -1;
+  }
 };
 
 constexpr int kConvOutBlock = 4;  // output channels per thread of ConvFwdK
@@ -389,16 +400,16 @@ struct ConvFwdK {
         const float* xc = x + (static_cast<int64_t>(img) * g.cin + grp * cin_g + c) * in_plane;
         const float* wc = w + (static_cast<int64_t>(o0) * cin_g + c) * taps;
         for (int kz = 0; kz < g.k[0]; ++kz) {
-          const int iz = oz * g.s[0] - g.p[0] + kz * g.d[0];
-          if (iz < 0 || iz >= g.in[0]) continue;
+          const int iz = g.input(0, oz, kz);
+          if (iz < 0) continue;
           for (int ky = 0; ky < g.k[1]; ++ky) {
-            const int iy = oy * g.s[1] - g.p[1] + ky * g.d[1];
-            if (iy < 0 || iy >= g.in[1]) continue;
+            const int iy = g.input(1, oy, ky);
+            if (iy < 0) continue;
             const float* row = xc + (static_cast<int64_t>(iz) * g.in[1] + iy) * g.in[2];
             const int t0 = (kz * g.k[1] + ky) * g.k[2];
             for (int kx = 0; kx < g.k[2]; ++kx) {
-              const int ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
-              if (ix < 0 || ix >= g.in[2]) continue;
+              const int ix = g.input(2, ox, kx);
+              if (ix < 0) continue;
               const float v = row[ix];
               for (int j = 0; j < kConvOutBlock; ++j) {
                 if (j < count) acc[j] += v * wc[static_cast<int64_t>(j) * cin_g * taps + t0 + kx];
@@ -428,13 +439,6 @@ struct ConvAdjK {
   const float* residual;  // or null; gx's shape
   float* gx;
   ConvDims g;
-  // The output index along axis a that tap t reads input index i from, or -1.
-  WTCONV_HOST_DEVICE int source(int a, int i, int t) const {
-    const int q = i + g.p[a] - t * g.d[a];
-    if (q < 0 || q % g.s[a] != 0) return -1;
-    const int o = q / g.s[a];
-    return o < g.out[a] ? o : -1;
-  }
   WTCONV_HOST_DEVICE void operator()(int, const Block& b, float*) const {
     const int cin_g = g.cin_g(), cout_g = g.cout_g(), taps = g.taps();
     const int64_t P = g.out_plane(), Q = g.in_plane();
@@ -451,13 +455,13 @@ struct ConvAdjK {
       const float* wg = w + (static_cast<int64_t>(grp) * cout_g * cin_g + c) * taps;
       float acc = 0.0f;
       for (int kz = 0; kz < g.k[0]; ++kz) {
-        const int oz = source(0, iz, kz);
+        const int oz = g.output(0, iz, kz);
         if (oz < 0) continue;
         for (int ky = 0; ky < g.k[1]; ++ky) {
-          const int oy = source(1, iy, ky);
+          const int oy = g.output(1, iy, ky);
           if (oy < 0) continue;
           for (int kx = 0; kx < g.k[2]; ++kx) {
-            const int ox = source(2, ix, kx);
+            const int ox = g.output(2, ix, kx);
             if (ox < 0) continue;
             const int64_t p = (static_cast<int64_t>(oz) * g.out[1] + oy) * g.out[2] + ox;
             const int t = (kz * g.k[1] + ky) * g.k[2] + kx;
@@ -503,16 +507,16 @@ struct ConvCorrK {
         const int grp = o / cout_g;
         const float* xc = x + (static_cast<int64_t>(img) * g.cin + grp * cin_g + c) * in_plane;
         for (int oz = 0; oz < g.out[0]; ++oz) {
-          const int iz = oz * g.s[0] - g.p[0] + kz * g.d[0];
-          if (iz < 0 || iz >= g.in[0]) continue;
+          const int iz = g.input(0, oz, kz);
+          if (iz < 0) continue;
           for (int oy = 0; oy < g.out[1]; ++oy) {
-            const int iy = oy * g.s[1] - g.p[1] + ky * g.d[1];
-            if (iy < 0 || iy >= g.in[1]) continue;
+            const int iy = g.input(1, oy, ky);
+            if (iy < 0) continue;
             const float* xrow = xc + (static_cast<int64_t>(iz) * g.in[1] + iy) * g.in[2];
             const float* grow = go + (static_cast<int64_t>(oz) * g.out[1] + oy) * g.out[2];
             for (int ox = 0; ox < g.out[2]; ++ox) {
-              const int ix = ox * g.s[2] - g.p[2] + kx * g.d[2];
-              if (ix < 0 || ix >= g.in[2]) continue;
+              const int ix = g.input(2, ox, kx);
+              if (ix < 0) continue;
               sum += grow[ox] * xrow[ix];
             }
           }
