@@ -298,6 +298,20 @@ function compare(got: Results, ref: Results, what: string): void {
   }
 }
 
+// A check that runs every case on native, then on the CUDA backend (fused
+// kernels), and compares the results.
+function agreesWithNative<C>(name: string, cases: C[], run: (c: C, i: number) => Results, what: (c: C, i: number) => string): Check {
+  return {
+    name,
+    run: async () => {
+      await useNative();
+      const ref = cases.map(run);
+      await useCuda('fused');
+      cases.forEach((c, i) => compare(run(c, i), ref[i], what(c, i)));
+    },
+  };
+}
+
 export function cudaChecks(opts: CheckOptions): Check[] {
   const checks: Check[] = [];
   const fixtures = readdirSync(opts.fixturesDir).filter((f) => /^(wtconv2d|dwt2d)_.*\.safetensors$/.test(f)).sort();
@@ -359,15 +373,8 @@ export function cudaChecks(opts: CheckOptions): Check[] {
     },
   });
 
-  checks.push({
-    name: 'depthwise conv2d kernels agree with native (padding, stride, no bias)',
-    run: async () => {
-      await useNative();
-      const ref = depthwiseCases().map((c, i) => runDepthwise(c.dims, c.bias, 100 + i));
-      await useCuda('fused');
-      depthwiseCases().forEach((c, i) => compare(runDepthwise(c.dims, c.bias, 100 + i), ref[i], `depthwise ${c.dims}`));
-    },
-  });
+  checks.push(agreesWithNative('depthwise conv2d kernels agree with native (padding, stride, no bias)', depthwiseCases(),
+    (c, i) => runDepthwise(c.dims, c.bias, 100 + i), (c) => `depthwise ${c.dims}`));
 
   const convFixtures = readdirSync(opts.fixturesDir).filter((f) => /^(conv2d_|convt2d_|dcls_conv).*\.safetensors$/.test(f)).sort();
   assert(convFixtures.some((f) => f.startsWith('conv2d_')), `no conv2d_* fixtures in ${opts.fixturesDir}`);
@@ -413,25 +420,12 @@ export function cudaChecks(opts: CheckOptions): Check[] {
     });
   }
 
-  checks.push({
-    name: `${convCases.length} random conv1d / conv2d / conv3d configurations agree with native (groups, stride, padding, dilation)`,
-    run: async () => {
-      await useNative();
-      const ref = convCases.map(runConv);
-      await useCuda('fused');
-      convCases.forEach((cs, i) => compare(runConv(cs, i), ref[i], `conv case ${i} ${JSON.stringify(cs)}`));
-    },
-  });
-
-  checks.push({
-    name: `${convTCases.length} random convTranspose2d configurations agree with native (output padding, groups, dilation, scale and residual)`,
-    run: async () => {
-      await useNative();
-      const ref = convTCases.map(runConvT);
-      await useCuda('fused');
-      convTCases.forEach((cs, i) => compare(runConvT(cs, i), ref[i], `convT case ${i} ${JSON.stringify(cs)}`));
-    },
-  });
+  checks.push(agreesWithNative(
+    `${convCases.length} random conv1d / conv2d / conv3d configurations agree with native (groups, stride, padding, dilation)`,
+    convCases, runConv, (cs, i) => `conv case ${i} ${JSON.stringify(cs)}`));
+  checks.push(agreesWithNative(
+    `${convTCases.length} random convTranspose2d configurations agree with native (output padding, groups, dilation, scale and residual)`,
+    convTCases, runConvT, (cs, i) => `convT case ${i} ${JSON.stringify(cs)}`));
 
   checks.push({
     name: 'WaveMix layers (add, GELU, dropout masks, BatchNorm2d with running statistics, Linear, pooling, concat) agree with native',
