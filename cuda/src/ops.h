@@ -696,16 +696,17 @@ wtconv_status add_forward(Ex& ex, int32_t n, int32_t size, const float* a, const
   return ex.finish("add_forward");
 }
 
+// Forward (out = y) or backward (out = grad_x, which may be null).
 template <typename Ex>
-wtconv_status gelu(Ex& ex, int32_t n, int32_t size, const float* x, const float* grad_y, float* out, const char* op) {
+wtconv_status gelu(Ex& ex, bool backward, int32_t n, int32_t size, const float* x, const float* grad_y, float* out) {
   size_t count = 0;
   WTCONV_CHECK(wtconv::check_elementwise(n, size, &count));
   WTCONV_CHECK(wtconv::check_pointer(x, "x"));
-  if (grad_y == nullptr) WTCONV_CHECK(wtconv::check_pointer(out, "y"));
-  if (out == nullptr) return WTCONV_OK;  // backward without grad_x
-  GeluK k{x, grad_y, out, int64_t(count)};
+  WTCONV_CHECK(backward ? wtconv::check_pointer(grad_y, "grad_y") : wtconv::check_pointer(out, "y"));
+  if (out == nullptr) return WTCONV_OK;
+  GeluK k{x, backward ? grad_y : nullptr, out, int64_t(count)};
   WTCONV_LAUNCH(k, grid_for(int64_t(count)), 1, kThreads, 0);
-  return ex.finish(op);
+  return ex.finish(backward ? "gelu_backward" : "gelu_forward");
 }
 
 template <typename Ex>
@@ -866,38 +867,42 @@ wtconv_status global_avg_pool2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h
   return ex.finish("global_avg_pool2d_backward");
 }
 
+// Forward (a, b -> y) or backward (grad_y -> grad_a, grad_b; each may be null).
 template <typename Ex>
-wtconv_status concat_channels(Ex& ex, int32_t n, int32_t ca, int32_t cb, int32_t plane, const float* a,
+wtconv_status concat_channels(Ex& ex, bool backward, int32_t n, int32_t ca, int32_t cb, int32_t plane, const float* a,
                               const float* b, float* y, const float* grad_y, float* grad_a, float* grad_b) {
   WTCONV_CHECK(wtconv::check_concat(n, ca, cb, plane));
-  if (grad_y == nullptr) {
+  if (backward) {
+    WTCONV_CHECK(wtconv::check_pointer(grad_y, "grad_y"));
+  } else {
     WTCONV_CHECK(wtconv::check_pointer(a, "a"));
     WTCONV_CHECK(wtconv::check_pointer(b, "b"));
     WTCONV_CHECK(wtconv::check_pointer(y, "y"));
   }
   const int64_t sa = int64_t(ca) * plane, sb = int64_t(cb) * plane, count = int64_t(n) * (sa + sb);
-  ConcatK k{a, b, y, grad_a, grad_b, grad_y, sa, sb, count};
+  ConcatK k{a, b, y, grad_a, grad_b, backward ? grad_y : nullptr, sa, sb, count};
   WTCONV_LAUNCH(k, grid_for(count), 1, kThreads, 0);
-  return ex.finish(grad_y ? "concat_channels_backward" : "concat_channels_forward");
+  return ex.finish(backward ? "concat_channels_backward" : "concat_channels_forward");
 }
 
 // ---- DCLS kernel construction ----------------------------------------------
 
+// Forward (kernel) or backward (grad_kernel -> grad_weight, grad_P, grad_SIG; each may be null).
 template <typename Ex>
-wtconv_status dcls_construct(Ex& ex, int32_t dims, int32_t out, int32_t in, int32_t count, int32_t s0, int32_t s1,
-                             int32_t s2, int32_t version, const float* weight, const float* P, const float* SIG,
-                             float* kernel, const float* grad_kernel, float* grad_weight, float* grad_P,
-                             float* grad_SIG) {
+wtconv_status dcls_construct(Ex& ex, bool backward, int32_t dims, int32_t out, int32_t in, int32_t count, int32_t s0,
+                             int32_t s1, int32_t s2, int32_t version, const float* weight, const float* P,
+                             const float* SIG, float* kernel, const float* grad_kernel, float* grad_weight,
+                             float* grad_P, float* grad_SIG) {
   wtconv::Dcls d;
   WTCONV_CHECK(wtconv::make_dcls(dims, out, in, count, s0, s1, s2, version, &d));
   WTCONV_CHECK(wtconv::check_pointer(weight, "weight"));
   WTCONV_CHECK(wtconv::check_pointer(P, "P"));
   if (version == wtconv::kDclsGauss) WTCONV_CHECK(wtconv::check_pointer(SIG, "SIG"));
-  if (grad_kernel == nullptr) WTCONV_CHECK(wtconv::check_pointer(kernel, "kernel"));
+  WTCONV_CHECK(backward ? wtconv::check_pointer(grad_kernel, "grad_kernel") : wtconv::check_pointer(kernel, "kernel"));
   if (version != wtconv::kDclsGauss) grad_SIG = nullptr;
-  DclsK k{d, weight, P, SIG, kernel, grad_kernel, grad_weight, grad_P, grad_SIG};
+  DclsK k{d, weight, P, SIG, kernel, backward ? grad_kernel : nullptr, grad_weight, grad_P, grad_SIG};
   WTCONV_LAUNCH(k, grid_for(int64_t(out) * in), 1, kThreads, 0);
-  return ex.finish(grad_kernel ? "dcls_construct_backward" : "dcls_construct_forward");
+  return ex.finish(backward ? "dcls_construct_backward" : "dcls_construct_forward");
 }
 
 #undef WTCONV_LAUNCH
