@@ -51,3 +51,52 @@ describe("the 'out' option", () => {
     expect(code(() => wt.wtconv2d(x, params, { levels: 2, out: x }))).toBe('E_ARG');
   });
 });
+
+describe("the 'gradOut' option", () => {
+  for (const b of BACKENDS) {
+    it(`writes the gradients into given tensors on ${b.label}, checked for keys, shape and aliasing`, async () => {
+      await wt.init(b.options);
+      const x = randomTensor([2, 3, 19, 16], 5), g1 = randomTensor([2, 3, 19, 16], 6), g2 = randomTensor([2, 3, 19, 16], 7);
+      const params = randomWTConvParams(3, 5, 2, true, 8);
+      const expected = wt.wtconv2dBackward(x, params, g2, { levels: 2 });
+      const first = wt.wtconv2dBackward(x, params, g1, { levels: 2 });
+      // Garbage in the reused tensors: the kernel must overwrite, not accumulate.
+      for (const t of Object.values(first)) t.data.fill(Number.NaN);
+      const second = wt.wtconv2dBackward(x, params, g2, { levels: 2, gradOut: first });
+      expect(Object.keys(second)).toEqual(Object.keys(expected));
+      for (const [k, t] of Object.entries(second)) {
+        expect(t).toBe(first[k]);
+        expect(t.data).toEqual(expected[k].data);
+      }
+      // A part of the record: the rest is new.
+      const part = wt.wtconv2dBackward(x, params, g2, { levels: 2, gradOut: { x: first.x } });
+      expect(part.x).toBe(first.x);
+      expect(part['base_conv.weight']).not.toBe(first['base_conv.weight']);
+      expect(part['base_conv.weight'].data).toEqual(expected['base_conv.weight'].data);
+      // The module passes it through.
+      const layer = new wt.WTConv2d({ channels: 3, kernelSize: 5, levels: 2 });
+      layer.loadStateDict(params, { strict: false });
+      layer.forward(x);
+      const viaModule = layer.backward(g2, second);
+      expect(viaModule.x).toBe(first.x);
+      expect(viaModule.x.data).toEqual(expected.x.data);
+      const message = (fn: () => unknown) => {
+        try {
+          fn();
+        } catch (e) {
+          return `${(e as wt.WTConvError).code}: ${(e as Error).message}`;
+        }
+        return 'none';
+      };
+      const bad = (gradOut: Record<string, wt.Tensor>) => message(() => wt.wtconv2dBackward(x, params, g2, { levels: 2, gradOut }));
+      expect(bad({ 'wavelet_convs.2.weight': wt.Tensor.zeros([12, 1, 5, 5]) })).toMatch(/^E_ARG: option 'gradOut': unknown key 'wavelet_convs\.2\.weight' \(accepted: 'x', 'base_conv\.weight'/);
+      expect(bad({ x: wt.Tensor.zeros([2, 3, 19, 15]) })).toMatch(/^E_SHAPE: option 'gradOut'\['x'\]: expected shape \[2, 3, 19, 16\]/);
+      expect(bad({ x })).toMatch(/^E_ARG: option 'gradOut'\['x'\]: must not share memory with x$/);
+      expect(bad({ x: g2 })).toMatch(/^E_ARG: option 'gradOut'\['x'\]: must not share memory with gradY$/);
+      const w = wt.Tensor.zeros([3, 1, 5, 5]);
+      expect(bad({ 'base_conv.weight': w, 'base_conv.bias': new wt.Tensor(w.data.subarray(0, 3), [3]) })).toMatch(
+        /^E_ARG: option 'gradOut'\['base_conv\.bias'\]: must not share memory with option 'gradOut'\['base_conv\.weight'\]$/,
+      );
+    });
+  }
+});

@@ -61,15 +61,17 @@ async function info(values: InfoOptions): Promise<void> {
     const b = await init({ backend: name, threads });
     const y = layer.forward(x);
     const gy = new Tensor(rng.uniform(new Float32Array(y.size), 1), y.shape);
-    layer.backward(gy);  // warm-up
+    // Outputs and gradients written into those of the warm-up, as a serving or
+    // training loop would: fresh memory per call would be timed as page faults.
+    let grads = layer.backward(gy);
     const fwd: number[] = [];
     const bwd: number[] = [];
     for (let i = 0; i < repeat; i++) {
       let t = performance.now();
-      layer.forward(x);
+      layer.forward(x, y);
       fwd.push(performance.now() - t);
       t = performance.now();
-      layer.backward(gy);
+      grads = layer.backward(gy, grads);
       bwd.push(performance.now() - t);
     }
     console.log(

@@ -520,6 +520,36 @@ export function cudaChecks(opts: CheckOptions): Check[] {
   });
 
   checks.push({
+    name: "'out' and 'gradOut' tensors on the device are written where they lie, and read back fresh",
+    run: async () => {
+      const x = randomTensor([2, 4, 18, 14], 31), g1 = randomTensor([2, 4, 18, 14], 32), g2 = randomTensor([2, 4, 18, 14], 33);
+      const p = randomWTConvParams(4, 5, 2, true, 34);
+      await useNative();
+      const yRef = wt.wtconv2d(x, p, { levels: 2 });
+      const gRef = wt.wtconv2dBackward(x, p, g2, { levels: 2 });
+      await useCuda('fused');
+      const up = (q: Record<string, wt.Tensor>) => Object.fromEntries(Object.entries(q).map(([k, v]) => [k, v.to('cuda')]));
+      const xd = x.to('cuda'), pd = up(p);
+      const out = wt.Tensor.zeros(yRef.shape).to('cuda');
+      void out.data;  // the host copy is now valid: the write below must invalidate it
+      const y = wt.wtconv2d(xd, pd, { levels: 2, out });
+      assert(y === out && y.device === 'cuda', "'out' on the device: the same tensor, still on the device");
+      parity(y, yRef, "'out' on the device");
+      const hostOut = wt.Tensor.zeros(yRef.shape).to('cuda');
+      wt.wtconv2d(x, p, { levels: 2, out: hostOut });
+      assert(hostOut.device === 'cuda', "'out' on the device with host inputs stays on the device");
+      parity(hostOut, yRef, "'out' on the device, host inputs");
+      const first = wt.wtconv2dBackward(xd, pd, g1.to('cuda'), { levels: 2 });
+      for (const t of Object.values(first)) void t.data;
+      const second = wt.wtconv2dBackward(xd, pd, g2.to('cuda'), { levels: 2, gradOut: first });
+      for (const [k, t] of Object.entries(second)) {
+        assert(t === first[k] && t.device === 'cuda', `'gradOut'['${k}']: the same tensor, still on the device`);
+        parity(t, gRef[k], `'gradOut'['${k}'] on the device`);
+      }
+    },
+  });
+
+  checks.push({
     name: 'DCLS kernel construction (v0 and gauss, 1-D to 3-D, forward and backward) agrees with native, also from device tensors',
     run: async () => {
       const run = (device: boolean) => {

@@ -174,6 +174,7 @@ export class CudaBackend implements Backend {
     const onDevice = args.some((a) => a instanceof In && sources(a).some((s) => resident.has(raw(s))));
     const temps: DeviceBuffer[] = [];
     const results: { dst: TensorArg; buf: DeviceBuffer }[] = [];
+    const written: TensorArg[] = [];
     try {
       const mapped = args.map((a) => {
         if (!(a instanceof In || a instanceof Out)) return a;
@@ -187,6 +188,12 @@ export class CudaBackend implements Backend {
             this.addon.upload(buf, data);
             return buf;
           }
+          // An output tensor already on the device is written where it lies.
+          const r = resident.get(data);
+          if (r) {
+            written.push(s);
+            return r.buf;
+          }
           const buf = this.alloc(data.length);
           results.push({ dst: s, buf });
           return buf;
@@ -195,6 +202,11 @@ export class CudaBackend implements Backend {
       });
       const fn = this.addon[kernel] as (...a: unknown[]) => void;
       fn(...mapped);
+      for (const dst of written) {
+        const data = raw(dst);
+        resident.get(data)!.hostValid = false;
+        if (dst instanceof Tensor) adopt(dst, data);
+      }
       for (const { dst, buf } of results) {
         const data = raw(dst);
         if (onDevice && dst instanceof Tensor) {

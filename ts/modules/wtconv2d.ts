@@ -77,10 +77,13 @@ export class WTConv2d {
     return y;
   }
 
-  /** Gradients for the input of the last forward() and every parameter, keyed 'x' and the parameter names. */
-  backward(gradY: Tensor): Record<string, Tensor> {
+  /**
+   * Gradients for the input of the last forward() and every parameter, keyed 'x' and the
+   * parameter names. `gradOut`: tensors to write them into (e.g. the previous call's result).
+   */
+  backward(gradY: Tensor, gradOut?: Record<string, Tensor>): Record<string, Tensor> {
     if (!this.savedInput) fail('E_STATE', 'WTConv2d.backward: call forward(x) first');
-    return wtconv2dBackward(this.savedInput, this.params, gradY, this.opts);
+    return wtconv2dBackward(this.savedInput, this.params, gradY, { ...this.opts, gradOut });
   }
 
   /** Every tensor of the PyTorch module's state_dict (the parameters are shared, not copied). */

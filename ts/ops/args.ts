@@ -69,3 +69,38 @@ export function outputTensor(shape: number[], out: unknown, inputs: Record<strin
   }
   return y;
 }
+
+/**
+ * The tensors a backward op writes, keyed as its result: `gradOut[key]` where
+ * given (checked against that gradient's shape and against sharing memory with
+ * the inputs or with each other), else a new tensor. `shapes` holds every key.
+ */
+export function gradientTensors(
+  shapes: Record<string, readonly number[]>,
+  gradOut: unknown,
+  inputs: Record<string, Tensor | null>,
+): Record<string, Tensor> {
+  const given = gradOut === undefined ? {} : record(gradOut, "option 'gradOut'");
+  for (const key of Object.keys(given)) {
+    if (!Object.prototype.hasOwnProperty.call(shapes, key)) {
+      fail('E_ARG', `option 'gradOut': unknown key '${key}' (accepted: ${Object.keys(shapes).map((k) => `'${k}'`).join(', ')})`);
+    }
+  }
+  const grads: Record<string, Tensor> = {};
+  for (const [key, shape] of Object.entries(shapes)) {
+    if (given[key] === undefined) {
+      grads[key] = Tensor.zeros(shape);
+      continue;
+    }
+    const what = `option 'gradOut'['${key}']`;
+    const g = expectShape(given[key], shape, what);
+    for (const [name, t] of Object.entries(inputs)) {
+      if (t !== null && sharesMemory(t.data, g.data)) fail('E_ARG', `${what}: must not share memory with ${name}`);
+    }
+    for (const [other, t] of Object.entries(grads)) {
+      if (sharesMemory(t.data, g.data)) fail('E_ARG', `${what}: must not share memory with option 'gradOut'['${other}']`);
+    }
+    grads[key] = g;
+  }
+  return grads;
+}

@@ -5,7 +5,7 @@ import { Tensor } from '../tensor.js';
 import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
 import { waveletId, type WaveletName } from '../wavelets.js';
-import { expectShape, intIn, intPair, nchw, options, outputTensor, param, record } from './args.js';
+import { expectShape, gradientTensors, intIn, intPair, nchw, options, outputTensor, param, record } from './args.js';
 
 export interface WTConv2dOptions {
   /** Wavelet levels (default: as many as `params` has `wavelet_convs.{i}.weight`). */
@@ -20,6 +20,12 @@ export interface WTConv2dOptions {
    * faults on every call). It must not share memory with x.
    */
   out?: Tensor;
+  /**
+   * Backward only: tensors to write the gradients into, keyed as the result
+   * (the record a previous call returned, or part of it); the others are new.
+   * Each must have its gradient's shape and share memory with no input.
+   */
+  gradOut?: Record<string, Tensor>;
 }
 
 /** Parameters keyed by the PyTorch state_dict names of SPEC section 1. */
@@ -92,6 +98,16 @@ function paramArgs(p: Plan) {
   ];
 }
 
+/** The parameters of a plan keyed by their state_dict names, in the order of the C ABI. */
+function namedParams(p: Plan): [string, Tensor][] {
+  const named: [string, Tensor][] = [['base_conv.weight', p.baseWeight]];
+  if (p.baseBias) named.push(['base_conv.bias', p.baseBias]);
+  named.push(['base_scale.weight', p.baseScale]);
+  p.waveletWeights.forEach((t, i) => named.push([`wavelet_convs.${i}.weight`, t]));
+  p.waveletScales.forEach((t, i) => named.push([`wavelet_scale.${i}.weight`, t]));
+  return named;
+}
+
 /** WTConv2d forward: x (N, C, H, W) -> (N, C, ceil(H / sh), ceil(W / sw)). */
 export function wtconv2d(x: Tensor, params: WTConv2dParams, opts?: WTConv2dOptions): Tensor {
   const p = plan(x, params, opts);
@@ -107,31 +123,22 @@ export function wtconv2d(x: Tensor, params: WTConv2dParams, opts?: WTConv2dOptio
 export function wtconv2dBackward(x: Tensor, params: WTConv2dParams, gradY: Tensor, opts?: WTConv2dOptions): Record<string, Tensor> {
   const p = plan(x, params, opts);
   expectShape(gradY, [p.n, p.c, p.outH, p.outW], 'gradY');
-  const like = (t: Tensor) => Tensor.zeros(t.shape);
-  const g = {
-    x: like(x),
-    base: like(p.baseWeight),
-    bias: p.baseBias ? like(p.baseBias) : null,
-    scale: like(p.baseScale),
-    ww: p.waveletWeights.map(like),
-    ws: p.waveletScales.map(like),
-  };
+  const named = namedParams(p);
+  const shapes = Object.fromEntries([['x', x.shape], ...named.map(([k, t]) => [k, t.shape])]);
+  const inputs = Object.fromEntries([['x', x], ['gradY', gradY], ...named]);
+  const grads = gradientTensors(shapes, opts?.gradOut, inputs);
+  const levels = p.waveletWeights.map((_, i) => i);
   current().run('wtconv2dBackward', [
     ...p.dims,
     new In(x),
     ...paramArgs(p),
     new In(gradY),
-    new Out(g.x),
-    new Out(g.base),
-    g.bias ? new Out(g.bias) : null,
-    new Out(g.scale),
-    new Out(g.ww),
-    new Out(g.ws),
+    new Out(grads.x),
+    new Out(grads['base_conv.weight']),
+    p.baseBias ? new Out(grads['base_conv.bias']) : null,
+    new Out(grads['base_scale.weight']),
+    new Out(levels.map((i) => grads[`wavelet_convs.${i}.weight`])),
+    new Out(levels.map((i) => grads[`wavelet_scale.${i}.weight`])),
   ]);
-  const grads: Record<string, Tensor> = { x: g.x, 'base_conv.weight': g.base };
-  if (g.bias) grads['base_conv.bias'] = g.bias;
-  grads['base_scale.weight'] = g.scale;
-  g.ww.forEach((t, i) => (grads[`wavelet_convs.${i}.weight`] = t));
-  g.ws.forEach((t, i) => (grads[`wavelet_scale.${i}.weight`] = t));
   return grads;
 }
