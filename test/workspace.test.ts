@@ -100,3 +100,67 @@ describe("the 'gradOut' option", () => {
     });
   }
 });
+
+describe("'gradOut' on the other backward ops", () => {
+  const x2 = randomTensor([2, 4, 11, 9], 20), gy2 = randomTensor([2, 6, 6, 5], 21);
+  const w2 = randomTensor([6, 2, 3, 3], 22), b6 = randomTensor([6], 23);
+  const convOpts = { stride: 2, padding: 1, groups: 2 };
+  const xt = randomTensor([2, 4, 5, 6], 24), wt4 = randomTensor([4, 3, 4, 4], 25), gyt = randomTensor([2, 3, 10, 12], 26);
+  const tOpts = { stride: 2, padding: 1 };
+  const dw = randomTensor([4, 2, 3], 27), P = randomTensor([2, 4, 2, 3], 28), SIG = randomTensor([2, 4, 2, 3], 29);
+  const xd = randomTensor([1, 4, 9, 8], 30), gyd = randomTensor([1, 4, 9, 8], 31);
+  const dOpts = { dilatedKernelSize: [5, 5], padding: 2, groups: 2 };
+  const cases: [string, (gradOut?: Record<string, wt.Tensor>) => Record<string, wt.Tensor>][] = [
+    ['conv2dBackward with a bias', (gradOut) => ({ ...wt.conv2dBackward(x2, w2, b6, gy2, { ...convOpts, gradOut }) })],
+    ['conv2dBackward without a bias', (gradOut) => ({ ...wt.conv2dBackward(x2, w2, null, gy2, { ...convOpts, gradOut }) })],
+    ['convTranspose2dBackward', (gradOut) => ({ ...wt.convTranspose2dBackward(xt, wt4, randomTensor([3], 32), gyt, { ...tOpts, gradOut }) })],
+    ['dclsConstructKernelBackward (gauss)', (gradOut) => ({
+      ...wt.dclsConstructKernelBackward(dw, P, randomTensor([4, 2, 5, 5], 33), { dilatedKernelSize: [5, 5], version: 'gauss', SIG, gradOut }),
+    })],
+    ['dclsConvBackward (v0, no bias)', (gradOut) => ({ ...wt.dclsConvBackward(xd, dw, P, null, gyd, { ...dOpts, gradOut }) })],
+    ['dclsConvBackward (gauss, bias)', (gradOut) => ({ ...wt.dclsConvBackward(xd, dw, P, randomTensor([4], 34), gyd, { ...dOpts, version: 'gauss', SIG, gradOut }) })],
+  ];
+  for (const b of BACKENDS) {
+    it(`writes into given tensors on ${b.label}`, async () => {
+      await wt.init(b.options);
+      for (const [name, run] of cases) {
+        const expected = run();
+        const reused = run();
+        for (const t of Object.values(reused)) t.data.fill(Number.NaN);
+        const got = run(reused);
+        expect(Object.keys(got), name).toEqual(Object.keys(expected));
+        for (const [k, t] of Object.entries(got)) {
+          expect(t, `${name} '${k}'`).toBe(reused[k]);
+          expect(t.data, `${name} '${k}'`).toEqual(expected[k].data);
+        }
+      }
+    });
+  }
+  it('checks keys, shapes and aliasing', async () => {
+    await wt.init({ backend: 'native', threads: 2 });
+    const message = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return `${(e as wt.WTConvError).code}: ${(e as Error).message}`;
+      }
+      return 'none';
+    };
+    expect(message(() => wt.conv2dBackward(x2, w2, null, gy2, { ...convOpts, gradOut: { bias: wt.Tensor.zeros([6]) } }))).toBe(
+      "E_ARG: option 'gradOut': unknown key 'bias' (accepted: 'x', 'weight')",
+    );
+    expect(message(() => wt.conv2dBackward(x2, w2, b6, gy2, { ...convOpts, gradOut: { weight: w2 } }))).toBe(
+      "E_ARG: option 'gradOut'['weight']: must not share memory with weight",
+    );
+    expect(message(() => wt.convTranspose2dBackward(xt, wt4, null, gyt, { ...tOpts, gradOut: { x: wt.Tensor.zeros([2, 4, 5, 5]) } }))).toMatch(
+      /^E_SHAPE: option 'gradOut'\['x'\]: expected shape \[2, 4, 5, 6\]/,
+    );
+    // dclsConv: the conv's gradients and the construction's are checked against each other.
+    const big = wt.Tensor.zeros([2 * 288]);
+    const xGrad = new wt.Tensor(big.data.subarray(0, 288), [1, 4, 9, 8]);
+    const pGrad = new wt.Tensor(big.data.subarray(270, 318), [2, 4, 2, 3]);
+    expect(message(() => wt.dclsConvBackward(xd, dw, P, null, gyd, { ...dOpts, gradOut: { x: xGrad, P: pGrad } }))).toBe(
+      "E_ARG: option 'gradOut'['P']: must not share memory with option 'gradOut'['x']",
+    );
+  });
+});

@@ -4,7 +4,7 @@ import { fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
 import { intIn, options } from '../ops/args.js';
-import { conv2d, conv2dBackward, convTranspose2d, convTranspose2dBackward, intTuple, type ConvGrads } from '../ops/conv.js';
+import { conv2d, conv2dBackward, convTranspose2d, convTranspose2dBackward, intTuple, type ConvGrads, type ConvOptions, type ConvTranspose2dOptions } from '../ops/conv.js';
 import { boolOption, loadParams, uniformParam, type LoadOptions } from './state.js';
 
 type Pair = number | [number, number];
@@ -39,7 +39,7 @@ function channels(c: Partial<Conv2dConfig>, what: string) {
   return { inChannels, outChannels, groups, kernelSize: intTuple(c.kernelSize, 2, `${what} option 'kernelSize'`, 1) as [number, number] };
 }
 
-abstract class ConvLayer<O> {
+abstract class ConvLayer<O extends { out?: Tensor; gradOut?: Partial<ConvGrads> }> {
   /** Trainable parameters, keyed by the PyTorch state_dict names. */
   readonly params: Record<string, Tensor> = {};
   private saved: Tensor | null = null;
@@ -49,17 +49,20 @@ abstract class ConvLayer<O> {
   protected abstract run(x: Tensor, weight: Tensor, bias: Tensor | null, opts: O): Tensor;
   protected abstract grad(x: Tensor, weight: Tensor, bias: Tensor | null, gradY: Tensor, opts: O): ConvGrads;
 
-  /** y = layer(x); keeps x for backward(). */
-  forward(x: Tensor): Tensor {
-    const y = this.run(x, this.params.weight, this.params.bias ?? null, this.opts());
+  /** y = layer(x); keeps x for backward(). `out`: a tensor of y's shape to write into. */
+  forward(x: Tensor, out?: Tensor): Tensor {
+    const y = this.run(x, this.params.weight, this.params.bias ?? null, { ...this.opts(), out });
     this.saved = x;
     return y;
   }
 
-  /** Gradients for the input of the last forward() and the parameters, keyed 'x', 'weight', 'bias'. */
-  backward(gradY: Tensor): Record<string, Tensor> {
+  /**
+   * Gradients for the input of the last forward() and the parameters, keyed 'x', 'weight',
+   * 'bias'. `gradOut`: tensors to write them into (e.g. the previous call's result).
+   */
+  backward(gradY: Tensor, gradOut?: Record<string, Tensor>): Record<string, Tensor> {
     if (!this.saved) fail('E_STATE', `${this.name}.backward: call forward(x) first`);
-    const g = this.grad(this.saved, this.params.weight, this.params.bias ?? null, gradY, this.opts());
+    const g = this.grad(this.saved, this.params.weight, this.params.bias ?? null, gradY, { ...this.opts(), gradOut });
     const out: Record<string, Tensor> = { x: g.x, weight: g.weight };
     if (g.bias) out.bias = g.bias;
     return out;
@@ -77,7 +80,7 @@ abstract class ConvLayer<O> {
 }
 
 /** nn.Conv2d: weight (out, in / groups, kh, kw), bias (out). */
-export class Conv2d extends ConvLayer<Parameters<typeof conv2d>[3]> {
+export class Conv2d extends ConvLayer<ConvOptions> {
   protected readonly name = 'Conv2d';
   readonly config: Required<Omit<Conv2dConfig, 'seed'>>;
 
@@ -105,7 +108,7 @@ export class Conv2d extends ConvLayer<Parameters<typeof conv2d>[3]> {
 }
 
 /** nn.ConvTranspose2d: weight (in, out / groups, kh, kw), bias (out). */
-export class ConvTranspose2d extends ConvLayer<Parameters<typeof convTranspose2d>[3]> {
+export class ConvTranspose2d extends ConvLayer<ConvTranspose2dOptions> {
   protected readonly name = 'ConvTranspose2d';
   readonly config: Required<Omit<ConvTranspose2dConfig, 'seed'>>;
 

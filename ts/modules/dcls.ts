@@ -84,17 +84,20 @@ abstract class DclsNd {
     };
   }
 
-  /** y = layer(x); keeps x for backward(). */
-  forward(x: Tensor): Tensor {
-    const y = dclsConv(x, this.params.weight, this.params.P, this.params.bias ?? null, this.opts());
+  /** y = layer(x); keeps x for backward(). `out`: a tensor of y's shape to write into. */
+  forward(x: Tensor, out?: Tensor): Tensor {
+    const y = dclsConv(x, this.params.weight, this.params.P, this.params.bias ?? null, { ...this.opts(), out });
     this.saved = x;
     return y;
   }
 
-  /** Gradients for the input of the last forward() and every parameter, keyed 'x' and the parameter names. */
-  backward(gradY: Tensor): Record<string, Tensor> {
+  /**
+   * Gradients for the input of the last forward() and every parameter, keyed 'x' and the
+   * parameter names. `gradOut`: tensors to write them into (e.g. the previous call's result).
+   */
+  backward(gradY: Tensor, gradOut?: Record<string, Tensor>): Record<string, Tensor> {
     if (!this.saved) fail('E_STATE', `${this.name}.backward: call forward(x) first`);
-    const g = dclsConvBackward(this.saved, this.params.weight, this.params.P, this.params.bias ?? null, gradY, this.opts());
+    const g = dclsConvBackward(this.saved, this.params.weight, this.params.P, this.params.bias ?? null, gradY, { ...this.opts(), gradOut });
     const out: Record<string, Tensor> = { x: g.x, weight: g.weight, P: g.P };
     if (g.SIG) out.SIG = g.SIG;
     if (g.bias) out.bias = g.bias;

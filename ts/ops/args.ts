@@ -82,7 +82,7 @@ export function gradientTensors(
 ): Record<string, Tensor> {
   const given = gradOut === undefined ? {} : record(gradOut, "option 'gradOut'");
   for (const key of Object.keys(given)) {
-    if (!Object.prototype.hasOwnProperty.call(shapes, key)) {
+    if (given[key] !== undefined && !Object.prototype.hasOwnProperty.call(shapes, key)) {
       fail('E_ARG', `option 'gradOut': unknown key '${key}' (accepted: ${Object.keys(shapes).map((k) => `'${k}'`).join(', ')})`);
     }
   }

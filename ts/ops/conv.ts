@@ -5,7 +5,7 @@ import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
 import { In, Out, type KernelName } from '../backends/backend.js';
 import { current } from '../runtime.js';
-import { expectShape, options, outputTensor } from './args.js';
+import { expectShape, gradientTensors, options, outputTensor } from './args.js';
 
 type IntOption = number | readonly number[];
 
@@ -18,6 +18,12 @@ export interface ConvOptions {
    * on every call). It must not share memory with x, the weight or the bias.
    */
   out?: Tensor;
+  /**
+   * Backward only: tensors to write the gradients into, keyed as the result
+   * (`x`, `weight`, `bias`; the record a previous call returned, or part of
+   * it); the others are new. Each must share memory with no input.
+   */
+  gradOut?: Partial<ConvGrads>;
   /** Zero padding on both sides of each axis, or 'valid' (0) / 'same' (stride 1, symmetric) (default 0). */
   padding?: IntOption | 'valid' | 'same';
   /** Default 1. */
@@ -30,6 +36,8 @@ export interface ConvTranspose2dOptions {
   stride?: IntOption;
   /** Forward only: a tensor of the output's shape to write into (see ConvOptions.out). */
   out?: Tensor;
+  /** Backward only: tensors to write the gradients into (see ConvOptions.gradOut). */
+  gradOut?: Partial<ConvGrads>;
   /**
    * Forward only: output channel o is multiplied by scale[o] (shape [C_out])
    * before the bias is added, in the same pass: an eval-mode BatchNorm folded in.
@@ -149,11 +157,17 @@ function forward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, o
   return y;
 }
 
+/** The gradient tensors of a convolution's backward: those of `gradOut` where given, else new. */
+function convGradients(x: Tensor, weight: Tensor, bias: Tensor | null, gradY: Tensor, gradOut: unknown): ConvGrads {
+  const shapes: Record<string, readonly number[]> = { x: x.shape, weight: weight.shape };
+  if (bias) shapes.bias = bias.shape;
+  return gradientTensors(shapes, gradOut, { x, weight, bias, gradY }) as unknown as ConvGrads;
+}
+
 function backward(dims: number, x: Tensor, weight: Tensor, bias: Tensor | null, gradY: Tensor, opts?: ConvOptions): ConvGrads {
   const p = planConv(dims, x, weight, bias, opts);
   expectShape(gradY, p.outShape, 'gradY');
-  const g: ConvGrads = { x: Tensor.zeros(x.shape), weight: Tensor.zeros(weight.shape) };
-  if (p.bias) g.bias = Tensor.zeros(p.bias.shape);
+  const g = convGradients(x, weight, p.bias, gradY, opts?.gradOut);
   current().run(BACKWARD[dims], [
     ...p.args, new In(x), new In(weight), new In(gradY), new Out(g.x), new Out(g.weight), g.bias ? new Out(g.bias) : null,
   ]);
@@ -220,8 +234,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null, 
 export function convTranspose2dBackward(x: Tensor, weight: Tensor, bias: Tensor | null, gradY: Tensor, opts?: ConvTranspose2dOptions): ConvGrads {
   const p = planTranspose(x, weight, bias, opts);
   expectShape(gradY, p.outShape, 'gradY');
-  const g: ConvGrads = { x: Tensor.zeros(x.shape), weight: Tensor.zeros(weight.shape) };
-  if (p.bias) g.bias = Tensor.zeros(p.bias.shape);
+  const g = convGradients(x, weight, p.bias, gradY, opts?.gradOut);
   current().run('convTranspose2dBackward', [
     ...p.args, new In(x), new In(weight), new In(gradY), new Out(g.x), new Out(g.weight), g.bias ? new Out(g.bias) : null,
   ]);

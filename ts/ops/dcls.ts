@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
 import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
-import { expectShape, options } from './args.js';
+import { expectShape, gradientTensors, options } from './args.js';
 import { conv1d, conv1dBackward, conv2d, conv2dBackward, conv3d, conv3dBackward, intTuple, type ConvGrads, type ConvOptions } from './conv.js';
 
 export type DclsVersion = 'v0' | 'gauss';
@@ -19,12 +19,22 @@ export interface DclsConstructOptions {
   version?: DclsVersion;
   /** Gaussian widths, same shape as P ('gauss' only). */
   SIG?: Tensor;
+  /**
+   * Backward only: tensors to write the gradients into, keyed as the result
+   * (the record a previous call returned, or part of it); the others are new.
+   * Each must share memory with no input.
+   */
+  gradOut?: Partial<DclsConstructGrads>;
 }
 
 export interface DclsConvOptions extends DclsConstructOptions {
   stride?: number | number[];
   padding?: number | number[];
   groups?: number;
+  /** Forward only: a tensor of the output's shape to write into (see ConvOptions.out). */
+  out?: Tensor;
+  /** Backward only: as for the kernel construction, also for `x` and `bias`. */
+  gradOut?: Partial<DclsConvGrads>;
 }
 
 export interface DclsConstructGrads {
@@ -84,8 +94,9 @@ export function dclsConstructKernel(weight: Tensor, P: Tensor, opts: DclsConstru
 export function dclsConstructKernelBackward(weight: Tensor, P: Tensor, gradK: Tensor, opts: DclsConstructOptions): DclsConstructGrads {
   const p = plan(weight, P, opts, 'dclsConstructKernelBackward');
   expectShape(gradK, p.kernelShape, 'gradK');
-  const g: DclsConstructGrads = { weight: Tensor.zeros(weight.shape), P: Tensor.zeros(P.shape) };
-  if (p.sig) g.SIG = Tensor.zeros(P.shape);
+  const shapes: Record<string, readonly number[]> = { weight: weight.shape, P: P.shape };
+  if (p.sig) shapes.SIG = P.shape;
+  const g = gradientTensors(shapes, opts?.gradOut, { weight, P, SIG: p.sig, gradK }) as unknown as DclsConstructGrads;
   current().run('dclsConstructBackward', [
     ...p.args, new In(weight), new In(P), p.sig ? new In(p.sig) : null, new In(gradK),
     new Out(g.weight), new Out(g.P), g.SIG ? new Out(g.SIG) : null,
@@ -114,15 +125,22 @@ function convOptions(opts: DclsConvOptions): ConvOptions {
 export function dclsConv(x: Tensor, weight: Tensor, P: Tensor, bias: Tensor | null, opts: DclsConvOptions): Tensor {
   const dims = convDims(x, P);
   const k = dclsConstructKernel(weight, P, opts);
-  return CONV[dims]!(x, k, bias, convOptions(opts));
+  return CONV[dims]!(x, k, bias, { ...convOptions(opts), out: opts?.out });
 }
 
 /** Gradients of sum(gradY * dclsConv(...)) keyed x, weight, P, bias (when given), SIG ('gauss'). */
 export function dclsConvBackward(x: Tensor, weight: Tensor, P: Tensor, bias: Tensor | null, gradY: Tensor, opts: DclsConvOptions): DclsConvGrads {
   const dims = convDims(x, P);
   const k = dclsConstructKernel(weight, P, opts);
-  const g: ConvGrads = CONV_BACKWARD[dims]!(x, k, bias, gradY, convOptions(opts));
-  const c = dclsConstructKernelBackward(weight, P, g.weight, opts);
+  // Every given gradient tensor checked here against every input; the two
+  // passes below write the conv's and the construction's parts of them.
+  const shapes: Record<string, readonly number[]> = { x: x.shape, weight: weight.shape, P: P.shape };
+  if (bias) shapes.bias = bias.shape;
+  if (opts?.version === 'gauss') shapes.SIG = P.shape;
+  const sig = opts?.version === 'gauss' ? opts.SIG ?? null : null;
+  const out = gradientTensors(shapes, opts?.gradOut, { x, weight, P, bias, SIG: sig, gradY });
+  const g: ConvGrads = CONV_BACKWARD[dims]!(x, k, bias, gradY, { ...convOptions(opts), gradOut: { x: out.x, bias: out.bias } });
+  const c = dclsConstructKernelBackward(weight, P, g.weight, { ...opts, gradOut: { weight: out.weight, P: out.P, SIG: out.SIG } });
   const grads: DclsConvGrads = { x: g.x, weight: c.weight, P: c.P };
   if (g.bias) grads.bias = g.bias;
   if (c.SIG) grads.SIG = c.SIG;
