@@ -73,6 +73,9 @@ describe("the 'gradOut' option", () => {
       expect(part.x).toBe(first.x);
       expect(part['base_conv.weight']).not.toBe(first['base_conv.weight']);
       expect(part['base_conv.weight'].data).toEqual(expected['base_conv.weight'].data);
+      // Only own keys count (an inherited one is not a given tensor).
+      const inherited = wt.wtconv2dBackward(x, params, g2, { levels: 2, gradOut: Object.create({ x: first.x }) });
+      expect(inherited.x).not.toBe(first.x);
       // The module passes it through.
       const layer = new wt.WTConv2d({ channels: 3, kernelSize: 5, levels: 2 });
       layer.loadStateDict(params, { strict: false });

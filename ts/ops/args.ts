@@ -88,7 +88,7 @@ export function gradientTensors(
   }
   const grads: Record<string, Tensor> = {};
   for (const [key, shape] of Object.entries(shapes)) {
-    if (given[key] === undefined) {
+    if (!Object.prototype.hasOwnProperty.call(given, key) || given[key] === undefined) {
       grads[key] = Tensor.zeros(shape);
       continue;
     }
