@@ -5,6 +5,16 @@ import { describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, randomTensor, randomWTConvParams } from './helpers.js';
 
+/** 'CODE: message' of the WTConvError fn throws, or 'none'. */
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return `${(e as wt.WTConvError).code}: ${(e as Error).message}`;
+  }
+  return 'none';
+}
+
 describe('no allocation per call after warm-up', () => {
   for (const b of BACKENDS) {
     it(`on ${b.label}`, async () => {
@@ -83,14 +93,6 @@ describe("the 'gradOut' option", () => {
       const viaModule = layer.backward(g2, second);
       expect(viaModule.x).toBe(first.x);
       expect(viaModule.x.data).toEqual(expected.x.data);
-      const message = (fn: () => unknown) => {
-        try {
-          fn();
-        } catch (e) {
-          return `${(e as wt.WTConvError).code}: ${(e as Error).message}`;
-        }
-        return 'none';
-      };
       const bad = (gradOut: Record<string, wt.Tensor>) => message(() => wt.wtconv2dBackward(x, params, g2, { levels: 2, gradOut }));
       expect(bad({ 'wavelet_convs.2.weight': wt.Tensor.zeros([12, 1, 5, 5]) })).toMatch(/^E_ARG: option 'gradOut': unknown key 'wavelet_convs\.2\.weight' \(accepted: 'x', 'base_conv\.weight'/);
       expect(bad({ x: wt.Tensor.zeros([2, 3, 19, 15]) })).toMatch(/^E_SHAPE: option 'gradOut'\['x'\]: expected shape \[2, 3, 19, 16\]/);
@@ -141,14 +143,6 @@ describe("'gradOut' on the other backward ops", () => {
   }
   it('checks keys, shapes and aliasing', async () => {
     await wt.init({ backend: 'native', threads: 2 });
-    const message = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        return `${(e as wt.WTConvError).code}: ${(e as Error).message}`;
-      }
-      return 'none';
-    };
     expect(message(() => wt.conv2dBackward(x2, w2, null, gy2, { ...convOpts, gradOut: { bias: wt.Tensor.zeros([6]) } }))).toBe(
       "E_ARG: option 'gradOut': unknown key 'bias' (accepted: 'x', 'weight')",
     );
