@@ -43,6 +43,10 @@ struct PaddedPlane {
   }
 };
 
+// The dense (rows, cols) plane src into dst from its interior's corner (rows
+// and cols may run into the halo); the rest is left as it is.
+void copy_into_interior(const PaddedPlane& dst, const float* src, int32_t rows, int32_t cols);
+
 // out[y][x] = scale * sum_{ky,kx} weight[ky*k+kx] * in[y+ky][x+kx] for y < in.h, x < in.w,
 // with `in` indexed from its halo's corner. `out` rows hold out_stride floats.
 void dwconv2d_padded_forward(const PaddedPlane& in, int32_t k, const float* weight, float scale,

@@ -106,10 +106,7 @@ wtconv_status wtconv_depthwise_conv2d_forward(int32_t n, int32_t c, int32_t h, i
       for (size_t p = begin; p < end; ++p) {
         const size_t ch = p % c;
         const float* src = x + p * in_plane;
-        for (int32_t row = 0; row < h; ++row) {
-          std::memcpy(in.interior() + static_cast<size_t>(row) * in.stride, src + static_cast<size_t>(row) * w,
-                      sizeof(float) * w);
-        }
+        copy_into_interior(in, src, h, w);
         float* out = y + p * out_plane;
         dwconv2d_padded_forward(in, kh, weight + ch * kh * kw, 1.0f, out, g.out_w);
         if (bias != nullptr) {
@@ -172,21 +169,15 @@ wtconv_status wtconv_depthwise_conv2d_backward(int32_t n, int32_t c, int32_t h, 
       float* rotated = gp.data + round_up_floats(gp.floats());
       std::memset(xp.data, 0, sizeof(float) * xp.floats());
       std::memset(gp.data, 0, sizeof(float) * gp.floats());
-      auto fill = [](const PaddedPlane& dst, const float* src, int32_t rows, int32_t cols) {
-        for (int32_t row = 0; row < rows; ++row) {
-          std::memcpy(dst.interior() + static_cast<size_t>(row) * dst.stride, src + static_cast<size_t>(row) * cols,
-                      sizeof(float) * cols);
-        }
-      };
       return [=, rotated_channel = SIZE_MAX](size_t ch, size_t p, const float* gy, double* gw) mutable {
         if (rotated_channel != ch) {
           for (size_t t = 0; t < taps; ++t) rotated[t] = weight[ch * taps + taps - 1 - t];
           rotated_channel = ch;
         }
-        fill(gp, gy, h, w);
+        copy_into_interior(gp, gy, h, w);
         if (grad_x != nullptr) dwconv2d_padded_forward(gp, kh, rotated, 1.0f, grad_x + p * in_plane, w);
         if (grad_weight != nullptr) {
-          fill(xp, x + p * in_plane, h, w);
+          copy_into_interior(xp, x + p * in_plane, h, w);
           dwconv2d_padded_backward_weight(xp, kh, gp.interior(), gp.stride, gw);
         }
       };

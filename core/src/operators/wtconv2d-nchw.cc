@@ -91,13 +91,6 @@ class Carver {
 
 void zero(const PaddedPlane& p) { std::memset(p.data, 0, sizeof(float) * p.floats()); }
 
-void copy_into(const PaddedPlane& dst, const float* src) {
-  for (int32_t y = 0; y < dst.h; ++y) {
-    std::memcpy(dst.interior() + static_cast<size_t>(y) * dst.stride, src + static_cast<size_t>(y) * dst.w,
-                sizeof(float) * dst.w);
-  }
-}
-
 BandPlanes interiors(const PaddedPlane* bands) {
   return BandPlanes{{bands[0].interior(), bands[1].interior(), bands[2].interior(), bands[3].interior()},
                     bands[0].stride};
@@ -167,7 +160,7 @@ void wtconv2d_plane_forward(const WTConv2dShape& s, const FilterBank2d& bank, si
   }
 
   // y = scale * conv(x) + scale * bias + the wavelet path, subsampled by the stride.
-  copy_into(sc.x, x_plane);
+  copy_into_interior(sc.x, x_plane, sc.x.h, sc.x.w);
   const float scale = base_scale[ch];
   const float shift = base_bias != nullptr ? scale * base_bias[ch] : 0.0f;
   float* conv = s.strided() ? sc.full : y_plane;
@@ -257,7 +250,7 @@ void wtconv2d_plane_backward(const WTConv2dShape& s, const FilterBank2d& bank, s
       }
     }
   } else {
-    copy_into(sc.g, gy_plane);
+    copy_into_interior(sc.g, gy_plane, sc.g.h, sc.g.w);
   }
   double sum = 0.0;
   for (size_t i = 0; i < s.out_plane(); ++i) sum += gy_plane[i];
@@ -265,7 +258,7 @@ void wtconv2d_plane_backward(const WTConv2dShape& s, const FilterBank2d& bank, s
 
   // Base path: correlation sums for the weight (and, through them, the scale);
   // grad_x = scale * conv(g, rotated kernel).
-  copy_into(sc.x, x_plane);
+  copy_into_interior(sc.x, x_plane, sc.x.h, sc.x.w);
   dwconv2d_padded_backward_weight(sc.x, s.k, g, sc.g.stride, sc.acc);
   dwconv2d_padded_forward(sc.g, s.k, sc.rotated_base(), base_scale[ch], grad_x_plane, s.w);
 
