@@ -32,7 +32,17 @@ export const deviceHooks: {
   device?: (t: Tensor) => Device;
   to?: (t: Tensor, device: Device) => Tensor;
   dispose?: (t: Tensor) => void;
+  /** The host array that stands for t's memory, without reading device memory back. */
+  storage?: (t: Tensor) => Float32Array;
 } = {};
+
+/**
+ * The array that stands for a tensor's memory (a device tensor's host mirror,
+ * not read back): what aliasing checks compare.
+ */
+export function storageOf(t: Tensor): Float32Array {
+  return deviceHooks.storage?.(t) ?? t.data;
+}
 
 /** A dense float32 tensor: row-major data and its shape (NCHW for images). */
 export class Tensor {

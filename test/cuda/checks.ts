@@ -532,8 +532,11 @@ export function cudaChecks(opts: CheckOptions): Check[] {
       const xd = x.to('cuda'), pd = up(p);
       const out = wt.Tensor.zeros(yRef.shape).to('cuda');
       void out.data;  // the host copy is now valid: the write below must invalidate it
+      // (A device tensor not yet read on the host has a getter for its data.)
+      const unread = (t: wt.Tensor) => typeof Object.getOwnPropertyDescriptor(t, 'data')?.get === 'function';
       const y = wt.wtconv2d(xd, pd, { levels: 2, out });
       assert(y === out && y.device === 'cuda', "'out' on the device: the same tensor, still on the device");
+      assert(unread(xd), "the aliasing checks of 'out' must not read a device input back to the host");
       parity(y, yRef, "'out' on the device");
       const hostOut = wt.Tensor.zeros(yRef.shape).to('cuda');
       wt.wtconv2d(x, p, { levels: 2, out: hostOut });
@@ -541,7 +544,9 @@ export function cudaChecks(opts: CheckOptions): Check[] {
       parity(hostOut, yRef, "'out' on the device, host inputs");
       const first = wt.wtconv2dBackward(xd, pd, g1.to('cuda'), { levels: 2 });
       for (const t of Object.values(first)) void t.data;
-      const second = wt.wtconv2dBackward(xd, pd, g2.to('cuda'), { levels: 2, gradOut: first });
+      const g2d = g2.to('cuda');
+      const second = wt.wtconv2dBackward(xd, pd, g2d, { levels: 2, gradOut: first });
+      assert(unread(xd) && unread(g2d), "the aliasing checks of 'gradOut' must not read a device input back to the host");
       for (const [k, t] of Object.entries(second)) {
         assert(t === first[k] && t.device === 'cuda', `'gradOut'['${k}']: the same tensor, still on the device`);
         parity(t, gRef[k], `'gradOut'['${k}'] on the device`);

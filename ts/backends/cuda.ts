@@ -88,6 +88,7 @@ deviceHooks.adopt = (t: Tensor) => {
   const d = Object.getOwnPropertyDescriptor(t, 'data')?.value as Float32Array | undefined;
   if (d && resident.has(d)) adopt(t, d);
 };
+deviceHooks.storage = rawData;
 deviceHooks.device = (t: Tensor): Device => {
   const m = mirrorOf.get(t);
   return m && resident.has(m) ? 'cuda' : 'cpu';

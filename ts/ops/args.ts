@@ -1,7 +1,7 @@
 // Argument checks shared by the ops. Every message names the argument, what
 // was expected and what came.
 import { fail } from '../errors.js';
-import { Tensor, asTensor } from '../tensor.js';
+import { Tensor, asTensor, storageOf } from '../tensor.js';
 import { sharesMemory } from '../backends/backend.js';
 
 /** A positive integer, or a [h, w] pair of them (as PyTorch accepts `stride=2` or `(2, 1)`). */
@@ -57,6 +57,11 @@ export function record(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** Whether two tensors share memory (device tensors compared without reading them back). */
+export function overlap(a: Tensor, b: Tensor): boolean {
+  return sharesMemory(storageOf(a), storageOf(b));
+}
+
 /**
  * The tensor a forward op writes: the `out` option, checked against the output
  * shape and against sharing memory with the named inputs, or a new tensor.
@@ -65,7 +70,7 @@ export function outputTensor(shape: number[], out: unknown, inputs: Record<strin
   if (out === undefined) return Tensor.zeros(shape);
   const y = expectShape(out, shape, "option 'out'");
   for (const [name, t] of Object.entries(inputs)) {
-    if (t !== null && sharesMemory(t.data, y.data)) fail('E_ARG', `option 'out': must not share memory with ${name}`);
+    if (t !== null && overlap(t, y)) fail('E_ARG', `option 'out': must not share memory with ${name}`);
   }
   return y;
 }
@@ -95,10 +100,10 @@ export function gradientTensors(
     const what = `option 'gradOut'['${key}']`;
     const g = expectShape(given[key], shape, what);
     for (const [name, t] of Object.entries(inputs)) {
-      if (t !== null && sharesMemory(t.data, g.data)) fail('E_ARG', `${what}: must not share memory with ${name}`);
+      if (t !== null && overlap(t, g)) fail('E_ARG', `${what}: must not share memory with ${name}`);
     }
     for (const [other, t] of Object.entries(grads)) {
-      if (sharesMemory(t.data, g.data)) fail('E_ARG', `${what}: must not share memory with option 'gradOut'['${other}']`);
+      if (overlap(t, g)) fail('E_ARG', `${what}: must not share memory with option 'gradOut'['${other}']`);
     }
     grads[key] = g;
   }

@@ -2,11 +2,11 @@
 // here, arithmetic in core/src/operators/dwt2d-nchw.cc.
 import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
-import { In, Out, sharesMemory } from '../backends/backend.js';
+import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
 import { waveletId, type WaveletName } from '../wavelets.js';
 import { MAX_LEVELS } from './wtconv2d.js';
-import { expectShape, intIn, nchw, options } from './args.js';
+import { expectShape, intIn, nchw, options, overlap } from './args.js';
 
 export interface Dwt2dOptions {
   levels: number;
@@ -47,7 +47,7 @@ export function dwt2d(x: Tensor, opts: Dwt2dOptions): Tensor[] {
   const out = (opts as Dwt2dOptions).out;
   const bands = out === undefined ? p.bands.map((s) => Tensor.zeros(s)) : bandList(out, p.bands, "option 'out'");
   bands.forEach((b, l) => {
-    const other = sharesMemory(b.data, x.data) ? 'x' : bands.slice(0, l).some((o) => sharesMemory(o.data, b.data)) ? 'another band' : null;
+    const other = overlap(b, x) ? 'x' : bands.slice(0, l).some((o) => overlap(o, b)) ? 'another band' : null;
     if (other) fail('E_ARG', `option 'out'[${l}]: must not share memory with ${other}`);
   });
   current().run('dwt2dForward', [...p.dims, new In(x), new Out(bands)]);
