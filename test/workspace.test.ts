@@ -161,3 +161,50 @@ describe("'gradOut' on the other backward ops", () => {
     );
   });
 });
+
+describe("'out' and 'gradOut' of the DWT and inverse DWT", () => {
+  for (const b of BACKENDS) {
+    it(`write into given tensors on ${b.label}, checked for shape and aliasing`, async () => {
+      await wt.init(b.options);
+      const x = randomTensor([2, 3, 13, 10], 40);
+      const opts = { levels: 2, wavelet: 'db2' as const };
+      const bands = wt.dwt2d(x, opts);
+      const shapes = bands.map((t) => [...t.shape]);
+      const gradBands = shapes.map((s, l) => randomTensor(s, 41 + l));
+      const nan = (shape: number[]) => new wt.Tensor(new Float32Array(shape.reduce((a, c) => a * c, 1)).fill(Number.NaN), shape);
+      // dwt2dBackward into a given gradient of x.
+      const gx = wt.dwt2dBackward(x, gradBands, opts);
+      const gxOut = nan([2, 3, 13, 10]);
+      expect(wt.dwt2dBackward(x, gradBands, { ...opts, gradOut: gxOut })).toBe(gxOut);
+      expect(gxOut.data).toEqual(gx.data);
+      // idwt2d into a given output, and its backward into given band gradients.
+      const idwtOpts = { wavelet: 'db2' as const, shapes: [[13, 10], [7, 5]] as [number, number][] };
+      const y = wt.idwt2d(bands, idwtOpts);
+      const yOut = nan([2, 3, 13, 10]);
+      expect(wt.idwt2d(bands, { ...idwtOpts, out: yOut })).toBe(yOut);
+      expect(yOut.data).toEqual(y.data);
+      const gy = randomTensor([2, 3, 13, 10], 45);
+      const gb = wt.idwt2dBackward(bands, gy, idwtOpts);
+      const gbOut = shapes.map(nan);
+      const got = wt.idwt2dBackward(bands, gy, { ...idwtOpts, gradOut: gbOut });
+      got.forEach((t, l) => {
+        expect(t).toBe(gbOut[l]);
+        expect(t.data).toEqual(gb[l].data);
+      });
+      expect(message(() => wt.dwt2dBackward(x, gradBands, { ...opts, gradOut: wt.Tensor.zeros([2, 3, 13, 11]) }))).toMatch(
+        /^E_SHAPE: option 'gradOut': expected shape \[2, 3, 13, 10\]/,
+      );
+      const inBand = new wt.Tensor(gradBands[0].data.subarray(0, 780), [2, 3, 13, 10]);
+      expect(message(() => wt.dwt2dBackward(x, gradBands, { ...opts, gradOut: inBand }))).toBe(
+        "E_ARG: option 'gradOut': must not share memory with gradBands[0]",
+      );
+      expect(message(() => wt.idwt2d(bands, { ...idwtOpts, out: new wt.Tensor(bands[0].data.subarray(0, 780), [2, 3, 13, 10]) }))).toBe(
+        "E_ARG: option 'out': must not share memory with bands[0]",
+      );
+      expect(message(() => wt.idwt2dBackward(bands, gy, { ...idwtOpts, gradOut: [gbOut[0], new wt.Tensor(gy.data.subarray(0, gb[1].size), gb[1].shape)] }))).toBe(
+        "E_ARG: option 'gradOut'[1]: must not share memory with gradY",
+      );
+      expect(message(() => wt.idwt2dBackward(bands, gy, { ...idwtOpts, gradOut: [gbOut[0], gbOut[0]] }))).toMatch(/^E_SHAPE/);
+    });
+  }
+});

@@ -63,14 +63,15 @@ export function overlap(a: Tensor, b: Tensor): boolean {
 }
 
 /**
- * The tensor a forward op writes: the `out` option, checked against the output
- * shape and against sharing memory with the named inputs, or a new tensor.
+ * The tensor an op writes: the `out` option (or the option `what` names),
+ * checked against the output shape and against sharing memory with the named
+ * inputs, or a new tensor.
  */
-export function outputTensor(shape: number[], out: unknown, inputs: Record<string, Tensor | null>): Tensor {
+export function outputTensor(shape: readonly number[], out: unknown, inputs: Record<string, Tensor | null>, what = "option 'out'"): Tensor {
   if (out === undefined) return Tensor.zeros(shape);
-  const y = expectShape(out, shape, "option 'out'");
+  const y = expectShape(out, shape, what);
   for (const [name, t] of Object.entries(inputs)) {
-    if (t !== null && overlap(t, y)) fail('E_ARG', `option 'out': must not share memory with ${name}`);
+    if (t !== null && overlap(t, y)) fail('E_ARG', `${what}: must not share memory with ${name}`);
   }
   return y;
 }

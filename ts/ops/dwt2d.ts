@@ -6,19 +6,25 @@ import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
 import { waveletId, type WaveletName } from '../wavelets.js';
 import { MAX_LEVELS } from './wtconv2d.js';
-import { expectShape, intIn, nchw, options, overlap } from './args.js';
+import { expectShape, intIn, nchw, options, outputTensor, overlap } from './args.js';
 
 export interface Dwt2dOptions {
   levels: number;
   wavelet?: WaveletName;
   /** Tensors to write the bands into (one per level, shapes as returned), instead of new ones. */
   out?: Tensor[];
+  /** Backward only: a tensor of x's shape to write the gradient into, instead of a new one. */
+  gradOut?: Tensor;
 }
 
 export interface Idwt2dOptions {
   /** (H_l, W_l) of the signal each level was computed from; default: the even sizes the bands imply. */
   shapes?: [number, number][];
   wavelet?: WaveletName;
+  /** Forward only: a tensor of the output's shape to write into, instead of a new one. */
+  out?: Tensor;
+  /** Backward only: tensors to write the bands' gradients into (one per level, shapes as returned). */
+  gradOut?: Tensor[];
 }
 
 /** Band shapes (N, C, 4, h_l, w_l) of an (N, C, H, W) signal. */
@@ -44,12 +50,7 @@ function dwtPlan(x: unknown, opts: unknown) {
 /** Multi-level DWT: x (N, C, H, W) -> per level the bands (N, C, 4, ceil(H_l/2), ceil(W_l/2)). */
 export function dwt2d(x: Tensor, opts: Dwt2dOptions): Tensor[] {
   const p = dwtPlan(x, opts);
-  const out = (opts as Dwt2dOptions).out;
-  const bands = out === undefined ? p.bands.map((s) => Tensor.zeros(s)) : bandList(out, p.bands, "option 'out'");
-  bands.forEach((b, l) => {
-    const other = overlap(b, x) ? 'x' : bands.slice(0, l).some((o) => overlap(o, b)) ? 'another band' : null;
-    if (other) fail('E_ARG', `option 'out'[${l}]: must not share memory with ${other}`);
-  });
+  const bands = outputBands(p.bands, (opts as Dwt2dOptions).out, "option 'out'", { x });
   current().run('dwt2dForward', [...p.dims, new In(x), new Out(bands)]);
   return bands;
 }
@@ -58,9 +59,26 @@ export function dwt2d(x: Tensor, opts: Dwt2dOptions): Tensor[] {
 export function dwt2dBackward(x: Tensor, gradBands: Tensor[], opts: Dwt2dOptions): Tensor {
   const p = dwtPlan(x, opts);
   const grads = bandList(gradBands, p.bands, 'gradBands');
-  const gx = Tensor.zeros(p.shape);
+  const inputs: Record<string, Tensor> = {};
+  grads.forEach((g, l) => (inputs[`gradBands[${l}]`] = g));
+  const gx = outputTensor(p.shape, opts?.gradOut, inputs, "option 'gradOut'");
   current().run('dwt2dBackward', [...p.dims, new In(grads), new Out(gx)]);
   return gx;
+}
+
+/**
+ * The band tensors an op writes: `given` (one per level, checked against the
+ * shapes and against sharing memory with the inputs and each other), or new ones.
+ */
+function outputBands(shapes: number[][], given: unknown, what: string, inputs: Record<string, Tensor>): Tensor[] {
+  if (given === undefined) return shapes.map((s) => Tensor.zeros(s));
+  const bands = bandList(given, shapes, what);
+  bands.forEach((b, l) => {
+    const input = Object.keys(inputs).find((name) => overlap(b, inputs[name]));
+    const other = input ?? (bands.slice(0, l).some((o) => overlap(o, b)) ? 'another band' : null);
+    if (other) fail('E_ARG', `${what}[${l}]: must not share memory with ${other}`);
+  });
+  return bands;
 }
 
 function bandList(list: unknown, shapes: number[][], what: string): Tensor[] {
@@ -115,7 +133,9 @@ function idwtPlan(bandsIn: unknown, opts: unknown) {
  */
 export function idwt2d(bands: Tensor[], opts?: Idwt2dOptions): Tensor {
   const p = idwtPlan(bands, opts);
-  const y = Tensor.zeros(p.shape);
+  const inputs: Record<string, Tensor> = {};
+  p.bands.forEach((b, l) => (inputs[`bands[${l}]`] = b));
+  const y = outputTensor(p.shape, opts?.out, inputs);
   current().run('idwt2dForward', [...p.dims, new In(p.bands), new Out(y)]);
   return y;
 }
@@ -124,7 +144,7 @@ export function idwt2d(bands: Tensor[], opts?: Idwt2dOptions): Tensor {
 export function idwt2dBackward(bands: Tensor[], gradY: Tensor, opts?: Idwt2dOptions): Tensor[] {
   const p = idwtPlan(bands, opts);
   expectShape(gradY, p.shape, 'gradY');
-  const grads = p.bandShapes.map((s) => Tensor.zeros(s));
+  const grads = outputBands(p.bandShapes, opts?.gradOut, "option 'gradOut'", { gradY });
   current().run('idwt2dBackward', [...p.dims, new In(gradY), new Out(grads)]);
   return grads;
 }
