@@ -115,6 +115,9 @@ describe("'gradOut' on the other backward ops", () => {
   const dw = randomTensor([4, 2, 3], 27), P = randomTensor([2, 4, 2, 3], 28), SIG = randomTensor([2, 4, 2, 3], 29);
   const xd = randomTensor([1, 4, 9, 8], 30), gyd = randomTensor([1, 4, 9, 8], 31);
   const dOpts = { dilatedKernelSize: [5, 5], padding: 2, groups: 2 };
+  const gx2 = randomTensor([2, 4, 11, 9], 38), xb = randomTensor([2, 3, 11, 9], 39);
+  // From the backend under test (set in each test, after init()).
+  let mask: wt.Tensor, bnSaved: wt.BatchNorm2dSaved;
   const cases: [string, (gradOut?: Record<string, wt.Tensor>) => Record<string, wt.Tensor>][] = [
     ['conv2dBackward with a bias', (gradOut) => ({ ...wt.conv2dBackward(x2, w2, b6, gy2, { ...convOpts, gradOut }) })],
     ['conv2dBackward without a bias', (gradOut) => ({ ...wt.conv2dBackward(x2, w2, null, gy2, { ...convOpts, gradOut }) })],
@@ -124,10 +127,20 @@ describe("'gradOut' on the other backward ops", () => {
     })],
     ['dclsConvBackward (v0, no bias)', (gradOut) => ({ ...wt.dclsConvBackward(xd, dw, P, null, gyd, { ...dOpts, gradOut }) })],
     ['dclsConvBackward (gauss, bias)', (gradOut) => ({ ...wt.dclsConvBackward(xd, dw, P, randomTensor([4], 34), gyd, { ...dOpts, version: 'gauss', SIG, gradOut }) })],
+    ['geluBackward', (gradOut) => ({ x: wt.geluBackward(x2, gx2, { gradOut: gradOut?.x }) })],
+    ['dropoutBackward', (gradOut) => ({ x: wt.dropoutBackward(mask, gx2, { gradOut: gradOut?.x }) })],
+    ['batchNorm2dBackward', (gradOut) => ({ ...wt.batchNorm2dBackward(x2, randomTensor([4], 35), bnSaved, gx2, { gradOut }) })],
+    ['globalAvgPool2dBackward', (gradOut) => ({ x: wt.globalAvgPool2dBackward(randomTensor([2, 4], 36), [2, 4, 11, 9], { gradOut: gradOut?.x }) })],
+    ['concatChannelsBackward', (gradOut) => {
+      const [a, b] = wt.concatChannelsBackward(x2, xb, randomTensor([2, 7, 11, 9], 37), { gradOut: gradOut && [gradOut.a, gradOut.b] });
+      return { a, b };
+    }],
   ];
   for (const b of BACKENDS) {
     it(`writes into given tensors on ${b.label}`, async () => {
       await wt.init(b.options);
+      mask = wt.dropout(x2, { p: 0.3, seed: 5 }).mask;
+      bnSaved = wt.batchNorm2d(x2, null, null, wt.Tensor.zeros([4]), wt.Tensor.zeros([4]), { training: true }).saved;
       for (const [name, run] of cases) {
         const expected = run();
         const reused = run();
@@ -156,6 +169,12 @@ describe("'gradOut' on the other backward ops", () => {
     const big = wt.Tensor.zeros([2 * 288]);
     const xGrad = new wt.Tensor(big.data.subarray(0, 288), [1, 4, 9, 8]);
     const pGrad = new wt.Tensor(big.data.subarray(270, 318), [2, 4, 2, 3]);
+    expect(message(() => wt.geluBackward(x2, gx2, { gradOut: gx2 }))).toBe("E_ARG: option 'gradOut': must not share memory with gradY");
+    expect(message(() => wt.concatChannelsBackward(x2, xb, randomTensor([2, 7, 11, 9], 1), { gradOut: [x2.reshape([2, 4, 11, 9]), xb] }))).toBe('none');
+    const both = wt.Tensor.zeros([2, 4, 11, 9]);
+    expect(message(() => wt.concatChannelsBackward(x2, x2, randomTensor([2, 8, 11, 9], 1), { gradOut: [both, both] }))).toBe(
+      "E_ARG: option 'gradOut'[1]: must not share memory with option 'gradOut'[0]",
+    );
     expect(message(() => wt.dclsConvBackward(xd, dw, P, null, gyd, { ...dOpts, gradOut: { x: xGrad, P: pGrad } }))).toBe(
       "E_ARG: option 'gradOut'['P']: must not share memory with option 'gradOut'['x']",
     );

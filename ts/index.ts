@@ -23,7 +23,7 @@ export { runtimeStats, releaseMemory } from './stats.js';
 export {
   add, gelu, geluBackward, dropout, dropoutBackward, batchNorm2d, batchNorm2dBackward, linear, linearBackward,
   globalAvgPool2d, globalAvgPool2dBackward, concatChannels, concatChannelsBackward, crossEntropy,
-  type DropoutOptions, type BatchNorm2dOptions, type BatchNorm2dSaved, type GeluOptions,
+  type DropoutOptions, type BatchNorm2dOptions, type BatchNorm2dSaved, type GeluOptions, type GradOutOptions,
 } from './ops/layers.js';
 export { WaveMixBlock, WaveMix, type WaveMixBlockConfig, type WaveMixConfig } from './modules/wavemix.js';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optim.js';

@@ -251,6 +251,8 @@ export class WaveMixBlock {
   private readonly perm: Int32Array;
   private saved: { x: Tensor; r: Tensor; ffs: FeedForwardSaved[] } | null = null;
   private readonly act = new Activations();
+  /** The gradients backward() passes from layer to layer, reused like the activations. */
+  private readonly gradAct = new Activations();
   /** Inside WaveMix, which owns the block's output too: reused like the other activations. */
   private readonly reuseOutput: boolean;
 
@@ -409,12 +411,16 @@ export class WaveMixBlock {
     return grads;
   }
 
-  /** backward() into `grads` (summing where a key is already there); returns the gradient of x. */
+  /**
+   * backward() into `grads` (summing where a key is already there); returns the gradient of x,
+   * a new tensor where keyX (it is then grads.x) and else one the next call overwrites.
+   */
   accumulate(gradY: Tensor, grads: Record<string, Tensor>, keyX = false): Tensor {
     if (!this.saved) fail('E_STATE', 'WaveMixBlock.backward: call forward(x) first (predict() keeps nothing for backward)');
     const { x, r, ffs } = this.saved;
     const { level, finalDim: d } = this.config;
     const P = this.params;
+    const G = this.gradAct;
     const [n, , h, w] = x.shape;
     const gradBands: Tensor[] = new Array(level);
     let g = gradY;
@@ -422,32 +428,36 @@ export class WaveMixBlock {
       const l = level - i;
       const f = ffs[i];
       const ff = this.ffName(l);
-      const gb = batchNorm2dBackward(f.t, P[`${ff}.5.weight`], f.bn, g);
+      const gb = batchNorm2dBackward(f.t, P[`${ff}.5.weight`], f.bn, g, { gradOut: { x: G.get(`${l}.t`, f.t.shape) } });
       addInto(grads, `${ff}.5.weight`, gb.weight);
       addInto(grads, `${ff}.5.bias`, gb.bias);
-      const gt = convTranspose2dBackward(f.c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], gb.x, { stride: 2, padding: 1 });
+      const gt = convTranspose2dBackward(f.c, P[`${ff}.4.weight`], P[`${ff}.4.bias`], gb.x, {
+        stride: 2, padding: 1, gradOut: { x: G.get(`${l}.c`, f.c.shape) },
+      });
       addInto(grads, `${ff}.4.weight`, gt.weight);
       addInto(grads, `${ff}.4.bias`, gt.bias!);
-      const gc = conv2dBackward(f.d, P[`${ff}.3.weight`], P[`${ff}.3.bias`], gt.x);
+      const gc = conv2dBackward(f.d, P[`${ff}.3.weight`], P[`${ff}.3.bias`], gt.x, { gradOut: { x: G.get(`${l}.d`, f.d.shape) } });
       addInto(grads, `${ff}.3.weight`, gc.weight);
       addInto(grads, `${ff}.3.bias`, gc.bias!);
-      const gd = f.mask ? dropoutBackward(f.mask, gc.x) : gc.x;
-      const ga = geluBackward(f.a, gd);
-      const g0 = conv2dBackward(f.input, f.w0, P[`${ff}.0.bias`], ga);
+      const gd = f.mask ? dropoutBackward(f.mask, gc.x, { gradOut: G.get(`${l}.a`, f.a.shape) }) : gc.x;
+      const ga = geluBackward(f.a, gd, { gradOut: G.get(gd === gc.x ? `${l}.a` : `${l}.gelu`, f.a.shape) });
+      const g0 = conv2dBackward(f.input, f.w0, P[`${ff}.0.bias`], ga, { gradOut: { x: G.get(`${l}.input`, f.input.shape) } });
       addInto(grads, `${ff}.0.weight`, this.fromBandOrder(g0.weight));
       addInto(grads, `${ff}.0.bias`, g0.bias!);
       const hl = h / 2 ** l, wl = w / 2 ** l;
       let gView = g0.x;
       if (f.concat) {
-        const [gv, gu] = concatChannelsBackward(f.view, f.concat, g0.x);
+        const [gv, gu] = concatChannelsBackward(f.view, f.concat, g0.x, {
+          gradOut: [G.get(`${l}.view`, f.view.shape), G.get(`${l}.concat`, f.concat.shape)],
+        });
         gView = gv;
         g = gu;
       }
       gradBands[l - 1] = gView.reshape([n, d / 4, 4, hl, wl]);
     }
-    const gr = dwt2dBackward(r, gradBands, { levels: level });
+    const gr = dwt2dBackward(r, gradBands, { levels: level, gradOut: G.get('r', r.shape) });
     const red = prefixed(this.prefix, 'reduction');
-    const gx = conv2dBackward(x, P[`${red}.weight`], P[`${red}.bias`], gr);
+    const gx = conv2dBackward(x, P[`${red}.weight`], P[`${red}.bias`], gr, keyX ? {} : { gradOut: { x: G.get('x', x.shape) } });
     addInto(grads, `${red}.weight`, gx.weight);
     addInto(grads, `${red}.bias`, gx.bias!);
     if (keyX) grads.x = gx.x;
@@ -500,6 +510,8 @@ export class WaveMix {
   training = true;
   private readonly state = new State();
   private readonly act = new Activations();
+  /** The gradients backward() passes from layer to layer, reused like the activations. */
+  private readonly gradAct = new Activations();
   private saved: { x: Tensor; c0: Tensor; c1: Tensor; c2: Tensor; bn: BatchNorm2dSaved; g: Tensor; last: Tensor; pooled: Tensor } | null = null;
 
   constructor(config: WaveMixConfig = {}) {
@@ -605,19 +617,20 @@ export class WaveMix {
     const gl = linearBackward(pooled, P['pool.2.weight'], P['pool.2.bias'], gradY);
     grads['pool.2.weight'] = gl.weight;
     grads['pool.2.bias'] = gl.bias!;
-    let gcur = globalAvgPool2dBackward(gl.x, last.shape);
+    const G = this.gradAct;
+    let gcur = globalAvgPool2dBackward(gl.x, last.shape, { gradOut: G.get('last', last.shape) });
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const gBlock = this.layers[i].accumulate(gcur, grads);
       gcur = add(gBlock, gcur, gBlock);
     }
-    const gb = batchNorm2dBackward(g, P['conv.4.weight'], bn, gcur);
+    const gb = batchNorm2dBackward(g, P['conv.4.weight'], bn, gcur, { gradOut: { x: G.get('g', g.shape) } });
     grads['conv.4.weight'] = gb.weight;
     grads['conv.4.bias'] = gb.bias;
-    const gg = geluBackward(c2, gb.x);
-    const g2 = conv2dBackward(c1, P['conv.2.weight'], P['conv.2.bias'], gg, { stride: this.config.patchSize });
+    const gg = geluBackward(c2, gb.x, { gradOut: G.get('c2', c2.shape) });
+    const g2 = conv2dBackward(c1, P['conv.2.weight'], P['conv.2.bias'], gg, { stride: this.config.patchSize, gradOut: { x: G.get('c1', c1.shape) } });
     grads['conv.2.weight'] = g2.weight;
     grads['conv.2.bias'] = g2.bias!;
-    const g1 = conv2dBackward(c0, P['conv.1.weight'], P['conv.1.bias'], g2.x, { padding: 1 });
+    const g1 = conv2dBackward(c0, P['conv.1.weight'], P['conv.1.bias'], g2.x, { padding: 1, gradOut: { x: G.get('c0', c0.shape) } });
     grads['conv.1.weight'] = g1.weight;
     grads['conv.1.bias'] = g1.bias!;
     const g0 = conv2dBackward(x, P['conv.0.weight'], P['conv.0.bias'], g1.x, { padding: 1 });

@@ -8,9 +8,17 @@ import { fail } from '../errors.js';
 import { Tensor, asTensor } from '../tensor.js';
 import { In, Out } from '../backends/backend.js';
 import { current } from '../runtime.js';
-import { expectShape, nchw, options, outputTensor } from './args.js';
+import { expectShape, gradientTensors, nchw, options, outputTensor, overlap } from './args.js';
 
 const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A backward's option: where to write its gradient(s) instead of new tensors,
+ * shaped as its result (they must share memory with no input).
+ */
+export interface GradOutOptions<T> {
+  gradOut?: T;
+}
 
 /** (n, size) of an element-wise op's tensor: the first axis and the rest. */
 function rows(x: Tensor): [number, number] {
@@ -49,10 +57,10 @@ export function gelu(x: Tensor, opts?: GeluOptions): Tensor {
 }
 
 /** Gradient of x for sum(gradY * gelu(x)). */
-export function geluBackward(x: Tensor, gradY: Tensor): Tensor {
+export function geluBackward(x: Tensor, gradY: Tensor, opts?: GradOutOptions<Tensor>): Tensor {
   const t = asTensor(x, 'x');
   expectShape(gradY, t.shape, 'gradY');
-  const g = Tensor.zeros(t.shape);
+  const g = outputTensor(t.shape, options<GradOutOptions<Tensor>>(opts, 'geluBackward options').gradOut, { x: t, gradY }, "option 'gradOut'");
   current().run('geluBackward', [...rows(t), new In(t), new In(gradY), new Out(g)]);
   return g;
 }
@@ -85,10 +93,10 @@ export function dropout(x: Tensor, opts?: DropoutOptions): { y: Tensor; mask: Te
 }
 
 /** Gradient of x for sum(gradY * dropout(x)) given the forward pass's mask. */
-export function dropoutBackward(mask: Tensor, gradY: Tensor): Tensor {
+export function dropoutBackward(mask: Tensor, gradY: Tensor, opts?: GradOutOptions<Tensor>): Tensor {
   const m = asTensor(mask, 'mask');
   expectShape(gradY, m.shape, 'gradY');
-  const g = Tensor.zeros(m.shape);
+  const g = outputTensor(m.shape, options<GradOutOptions<Tensor>>(opts, 'dropoutBackward options').gradOut, { mask: m, gradY }, "option 'gradOut'");
   current().run('dropoutBackward', [...rows(m), new In(m), new In(gradY), new Out(g)]);
   return g;
 }
@@ -148,12 +156,17 @@ export function batchNorm2d(
 }
 
 /** Gradients { x, weight, bias } of sum(gradY * batchNorm2d(x, ...)) for the forward pass that gave `saved`. */
-export function batchNorm2dBackward(x: Tensor, weight: Tensor | null, saved: BatchNorm2dSaved, gradY: Tensor): { x: Tensor; weight: Tensor; bias: Tensor } {
+export function batchNorm2dBackward(
+  x: Tensor, weight: Tensor | null, saved: BatchNorm2dSaved, gradY: Tensor,
+  opts?: GradOutOptions<Partial<{ x: Tensor; weight: Tensor; bias: Tensor }>>,
+): { x: Tensor; weight: Tensor; bias: Tensor } {
   const p = bnPlan(x, weight, null);
   expectShape(gradY, x.shape, 'gradY');
   expectShape(saved?.mean, [p.c], 'saved.mean');
   expectShape(saved?.invstd, [p.c], 'saved.invstd');
-  const g = { x: Tensor.zeros(x.shape), weight: Tensor.zeros([p.c]), bias: Tensor.zeros([p.c]) };
+  const g = gradientTensors({ x: x.shape, weight: [p.c], bias: [p.c] }, options<GradOutOptions<unknown>>(opts, 'batchNorm2dBackward options').gradOut, {
+    x, weight: p.wt, gradY, 'saved.mean': saved.mean, 'saved.invstd': saved.invstd,
+  }) as { x: Tensor; weight: Tensor; bias: Tensor };
   current().run('batchNorm2dBackward', [
     p.n, p.c, p.h, p.w, saved.training ? 1 : 0, new In(x), p.wt ? new In(p.wt) : null, new In(saved.mean), new In(saved.invstd),
     new In(gradY), new Out(g.x), new Out(g.weight), new Out(g.bias),
@@ -204,8 +217,8 @@ export function globalAvgPool2d(x: Tensor): Tensor {
 }
 
 /** Gradient of x (of shape `shape`, N C H W) for sum(gradY * globalAvgPool2d(x)). */
-export function globalAvgPool2dBackward(gradY: Tensor, shape: readonly number[]): Tensor {
-  const g = Tensor.zeros(shape);
+export function globalAvgPool2dBackward(gradY: Tensor, shape: readonly number[], opts?: GradOutOptions<Tensor>): Tensor {
+  const g = outputTensor(shape, options<GradOutOptions<Tensor>>(opts, 'globalAvgPool2dBackward options').gradOut, { gradY }, "option 'gradOut'");
   const [n, c, h, w] = nchw(g, 'shape');
   expectShape(gradY, [n, c], 'gradY');
   current().run('globalAvgPool2dBackward', [n, c, h, w, new In(gradY), new Out(g)]);
@@ -232,11 +245,16 @@ export function concatChannels(a: Tensor, b: Tensor): Tensor {
 }
 
 /** Splits the gradient of torch.cat([a, b], dim=1) into the gradients of a and b. */
-export function concatChannelsBackward(a: Tensor, b: Tensor, gradY: Tensor): [Tensor, Tensor] {
+export function concatChannelsBackward(a: Tensor, b: Tensor, gradY: Tensor, opts?: GradOutOptions<[Tensor, Tensor]>): [Tensor, Tensor] {
   const p = catPlan(a, b);
   expectShape(gradY, p.shape, 'gradY');
-  const ga = Tensor.zeros(a.shape);
-  const gb = Tensor.zeros(b.shape);
+  const given = options<GradOutOptions<[Tensor, Tensor]>>(opts, 'concatChannelsBackward options').gradOut;
+  if (given !== undefined && (!Array.isArray(given) || given.length !== 2)) {
+    fail('E_ARG', `option 'gradOut': expected [gradient of a, gradient of b], got ${JSON.stringify(given)}`);
+  }
+  const ga = outputTensor(a.shape, given?.[0], { gradY }, "option 'gradOut'[0]");
+  const gb = outputTensor(b.shape, given?.[1], { gradY }, "option 'gradOut'[1]");
+  if (overlap(ga, gb)) fail('E_ARG', "option 'gradOut'[1]: must not share memory with option 'gradOut'[0]");
   current().run('concatChannelsBackward', [p.n, p.ca, p.cb, p.plane, new In(gradY), new Out(ga), new Out(gb)]);
   return [ga, gb];
 }
