@@ -1,11 +1,12 @@
 // What the CPU benchmarks share: where things are, the package, the common
 // command-line options, medians and timing, seeded inputs, the native peak probe.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -47,10 +48,22 @@ const LEAD_IN_MS = 25;
  * Each block starts with SETTLE_MS idle and then untimed calls (one, or more
  * for LEAD_IN_MS), which absorb what the previous contestant leaves behind
  * (ONNX Runtime's threads spin for tens of ms after a run, taking a core from
- * whoever runs next: measured, our next call ran 1.4x slower).
+ * whoever runs next: measured, our next call ran 1.4x slower). A contestant is
+ * a function (timed here) or { timed(count) } that makes count calls and
+ * returns their times (a peer in another process, see PeerServer).
  */
 export async function timePaired(fns, repeat, block = 3) {
-  for (let i = 0; i < 2; i++) for (const fn of fns) await fn();
+  const run = async (fn, count) => {
+    if (typeof fn !== 'function') return fn.timed(count);
+    const times = [];
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await fn();
+      times.push(performance.now() - t);
+    }
+    return times;
+  };
+  for (let i = 0; i < 2; i++) for (const fn of fns) await run(fn, 1);
   const times = fns.map(() => []);
   while (times[0].length < repeat) {
     const calls = Math.min(block, repeat - times[0].length);
@@ -58,16 +71,63 @@ export async function timePaired(fns, repeat, block = 3) {
       if (fns.length > 1) {
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const t = performance.now();
-        do await fns[j](); while (performance.now() - t < LEAD_IN_MS);
+        do await run(fns[j], 1); while (performance.now() - t < LEAD_IN_MS);
       }
-      for (let i = 0; i < calls; i++) {
-        const t = performance.now();
-        await fns[j]();
-        times[j].push(performance.now() - t);
-      }
+      times[j].push(...(await run(fns[j], calls)));
     }
   }
   return times.map(median);
+}
+
+/**
+ * A peer script in another process (`/usr/bin/python3 script ... --serve`):
+ * it prints a JSON header line, then answers each line "KIND COUNT" with
+ * {"times": [ms, ...]} of COUNT calls it timed itself. contestant(kind) is
+ * what timePaired takes.
+ */
+export class PeerServer {
+  static async start(script, args) {
+    const proc = spawn('/usr/bin/python3', [script, ...args, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const server = new PeerServer(proc);
+    server.header = await server.next();
+    return server;
+  }
+
+  constructor(proc) {
+    this.proc = proc;
+    this.lines = [];
+    this.waiting = null;
+    this.stderr = '';
+    proc.stderr.on('data', (d) => (this.stderr += d));
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (this.waiting) {
+        const { resolve } = this.waiting;
+        this.waiting = null;
+        resolve(line);
+      } else {
+        this.lines.push(line);
+      }
+    });
+    proc.on('exit', (code) => this.waiting?.reject(new Error(`${path.basename(proc.spawnargs[1])} exited (${code}): ${this.stderr.trim().split('\n').pop()}`)));
+  }
+
+  async next() {
+    const line = this.lines.length ? this.lines.shift() : await new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+    return JSON.parse(line);
+  }
+
+  async request(kind, count) {
+    this.proc.stdin.write(`${kind} ${count}\n`);
+    return (await this.next()).times;
+  }
+
+  contestant(kind) {
+    return { timed: (count) => this.request(kind, count) };
+  }
+
+  close() {
+    this.proc.stdin.end();
+  }
 }
 
 /**

@@ -3,8 +3,9 @@
 // layer composed from TF.js ops on TF.js's WASM backend (bench/peers/tfjs_wtconv.mjs,
 // its output checked against ours first) and PyTorch, in one run, on the same
 // weights; each forward of ours takes turns with its counterparts' (native with
-// ORT-node, WASM threaded with ORT-web and TF.js; timeWithPeers). Prints medians and
-// ratios and writes bench/results/cpu-<date>.json.
+// ORT-node and PyTorch, WASM threaded with ORT-web and TF.js; timeWithPeers), and
+// native's forward + backward with PyTorch's. Prints medians and ratios and
+// writes bench/results/cpu-<date>.json.
 //
 //   node bench/cpu.mjs [--workloads b1,b2,b3,b4] [--repeat 10] [--threads 2] [--no-pytorch] [--out FILE]
 import { execFileSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
+import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, PeerServer, peersDir, randomFloats, root, timeWithPeers, toNhwc, wt } from './common.mjs';
 import { createTfjsWTConv } from './peers/tfjs_wtconv.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
@@ -185,6 +186,16 @@ for (const wl of selected) {
     row.times['tfjs-wasm'] = { absent: tfjs.error };
   }
 
+  // PyTorch's reference layer, served by a process of its own
+  // (bench/peers/pytorch_wtconv.py --serve): its calls take turns with native's.
+  let torch = null;
+  if (torchMissing) {
+    row.times.pytorch = { absent: torchMissing };
+  } else {
+    torch = await PeerServer.start(path.join(root, 'bench', 'peers', 'pytorch_wtconv.py'),
+      [weightsFile, ...shape.map(String), String(wl.k), String(wl.levels), String(REPEAT), String(THREADS)]);
+  }
+
   for (const b of ours) {
     bar.update({ task: `${wl.name} ${b.label}` });
     const info = await wt.init(b.init);
@@ -197,9 +208,11 @@ for (const wl of selected) {
     // faults, which on this VM stretched single backward calls 2-4x.
     const out = wt.Tensor.zeros(gy.shape);
     const peer = sessions[b.peer];
+    const withTorch = b.label === 'native' ? torch : null;
     const times = await timeWithPeers(() => layer.forward(x, out), {
       ...(b.peer ? { [b.peer]: peer?.run ?? null } : {}),
       'tfjs-wasm': b.peer === 'ort-web' ? tfjsRun : null,
+      pytorch: withTorch?.contestant('forward') ?? null,
     }, REPEAT);
     const forward = times.ours;
     if (times[b.peer] !== undefined) row.times[b.peer] = { forward: times[b.peer], version: peer.version, takingTurnsWith: b.label };
@@ -207,24 +220,21 @@ for (const wl of selected) {
       row.times['tfjs-wasm'] = { forward: times['tfjs-wasm'], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: b.label };
     }
     let grads = layer.backward(gy);
-    const total = await timeIt(() => {
+    const steps = await timeWithPeers(() => {
       layer.forward(x, out);
       grads = layer.backward(gy, grads);
-    }, REPEAT);
+    }, { pytorch: withTorch?.contestant('forward_backward') ?? null }, REPEAT);
+    const total = steps.ours;
+    if (withTorch) {
+      row.times.pytorch = { forward: times.pytorch, forwardBackward: steps.pytorch, version: withTorch.header.torch, takingTurnsWith: b.label };
+    }
     const stats = wt.runtimeStats();
     row.times[b.label] = { forward, forwardBackward: total, threads: info.threads, isa: info.isa, workspaceBytes: stats.workspaceBytes, heapBytes: stats.heapBytes };
     bar.increment();
   }
   for (const { session } of Object.values(sessions)) await session.release?.();
 
-  bar.update({ task: `${wl.name} pytorch` });
-  if (torchMissing) {
-    row.times.pytorch = { absent: torchMissing };
-  } else {
-    const out = execFileSync('/usr/bin/python3', [path.join(root, 'bench', 'peers', 'pytorch_wtconv.py'), weightsFile, ...shape.map(String), String(wl.k), String(wl.levels), String(Math.max(3, Math.floor(REPEAT / 2))), String(THREADS)], { encoding: 'utf8' });
-    const r = JSON.parse(out);
-    row.times.pytorch = { forward: r.forward_ms, forwardBackward: r.forward_backward_ms, version: r.torch };
-  }
+  torch?.close();
   bar.increment();
 
   // Thread scaling, paired: 1 and THREADS threads take turns (5 rounds each of

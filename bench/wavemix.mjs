@@ -9,14 +9,15 @@
 // model composed from TF.js ops on TF.js's WASM backend (bench/peers/tfjs_wavemix.mjs,
 // channels-last; its logits checked against ours first), same weights. Each eval
 // forward of ours takes turns with its counterparts' (native with ORT-node, WASM
-// threaded with ORT-web and TF.js). Prints medians and ratios and writes bench/results/wavemix-<date>.json.
+// threaded with ORT-web and TF.js), and native's eval forward and training step
+// with PyTorch's. Prints medians and ratios and writes bench/results/wavemix-<date>.json.
 //
 //   node bench/wavemix.mjs [--repeat 10] [--threads 2] [--out FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, loadTfjs, peersDir, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
+import { benchOptions, loadTfjs, PeerServer, peersDir, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
 import { createTfjsWaveMix } from './peers/tfjs_wavemix.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions();
@@ -83,6 +84,24 @@ if (tfjs.tf) {
   }
 }
 
+// PyTorch: the same model on the same input, served by a process of its own
+// (bench/peers/pytorch_wavemix.py --serve) so that its calls take turns with
+// native's like the other peers'; its first logits must match ours.
+let torch = null;
+let torchAbsent = null;
+try {
+  if (!existsSync('/usr/bin/python3')) throw new Error('/usr/bin/python3 not found');
+  execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  torch = await PeerServer.start(path.join(root, 'bench', 'peers', 'pytorch_wavemix.py'), [path.join(peersDir, `${FILE}.weights.safetensors`), String(REPEAT), String(THREADS)]);
+  const scale = Math.max(...ourLogits.subarray(0, c.num_classes).map(Math.abs));
+  const maxDiff = Math.max(...torch.header.eval_logits.map((v, i) => Math.abs(v - ourLogits[i])));
+  if (!(maxDiff <= 1e-4 * scale)) throw new Error(`PyTorch's logits differ from ours by ${maxDiff} (scale ${scale}): not the same model`);
+} catch (e) {
+  torch?.close();
+  torch = null;
+  torchAbsent = e.message.split('\n')[0];
+}
+
 const times = {};
 for (const [label, init, peer] of [['native', { backend: 'native', threads: THREADS }, 'ort-node'], ['wasm threaded', { backend: 'wasm', threads: THREADS }, 'ort-web'], ['wasm 1 thread', { backend: 'wasm', threads: 1 }]]) {
   await wt.init(init);
@@ -98,28 +117,21 @@ for (const [label, init, peer] of [['native', { backend: 'native', threads: THRE
   const evals = await timeWithPeers(() => model.predict(x), {
     ...(peer ? { [peer]: peers[peer] ?? null } : {}),
     'tfjs-wasm': peer === 'ort-web' ? tfjsRun : null,
+    pytorch: label === 'native' ? torch?.contestant('eval') ?? null : null,
   }, REPEAT);
   times[label] = { evalForward: evals.ours, evalForwardKeepingActivations: await timeIt(() => model.forward(x), REPEAT) };
   if (evals[peer] !== undefined) times[peer] = { evalForward: evals[peer], takingTurnsWith: label };
   if (evals['tfjs-wasm'] !== undefined) times['tfjs-wasm'] = { evalForward: evals['tfjs-wasm'], version: tfjs.version, threads: tfjs.threads, simd: tfjs.simd, takingTurnsWith: label };
   model.train();
-  times[label].trainStep = await timeIt(() => model.backward(wt.crossEntropy(model.forward(x), labels).grad), REPEAT);
+  const step = () => model.backward(wt.crossEntropy(model.forward(x), labels).grad);
+  const steps = await timeWithPeers(step, { pytorch: label === 'native' ? torch?.contestant('train') ?? null : null }, REPEAT);
+  times[label].trainStep = steps.ours;
+  if (steps.pytorch !== undefined) times.pytorch = { evalForward: evals.pytorch, trainStep: steps.pytorch, version: torch.header.torch, takingTurnsWith: label };
   model.loadStateDict(tensors);  // undo the running-statistics updates
 }
 
-// PyTorch: the same model on the same input; its first logits must match ours.
-try {
-  if (!existsSync('/usr/bin/python3')) throw new Error('/usr/bin/python3 not found');
-  execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
-  const r = JSON.parse(execFileSync('/usr/bin/python3', [path.join(root, 'bench', 'peers', 'pytorch_wavemix.py'),
-    path.join(peersDir, `${FILE}.weights.safetensors`), String(REPEAT), String(THREADS)], { encoding: 'utf8' }));
-  const scale = Math.max(...ourLogits.subarray(0, c.num_classes).map(Math.abs));
-  const maxDiff = Math.max(...r.eval_logits.map((v, i) => Math.abs(v - ourLogits[i])));
-  if (!(maxDiff <= 1e-4 * scale)) throw new Error(`PyTorch's logits differ from ours by ${maxDiff} (scale ${scale}): not the same model`);
-  times.pytorch = { evalForward: r.eval_forward_ms, trainStep: r.train_step_ms, version: r.torch };
-} catch (e) {
-  times.pytorch = { absent: e.message.split('\n')[0] };
-}
+torch?.close();
+if (!times.pytorch) times.pytorch = { absent: torchAbsent };
 
 console.log(`${FILE} (${shape.join('x')}, ${THREADS} threads), medians of ${REPEAT} runs in ms (ORT eval forwards taking turns with ours)`);
 for (const [label, t] of Object.entries(times)) {

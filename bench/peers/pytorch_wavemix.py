@@ -6,8 +6,12 @@ timed on the CPU (or a GPU: DEVICE cuda, synchronised around each timing):
 the eval forward and a training step (forward in training mode,
 cross-entropy, backward). Prints one JSON object, with the eval output's
 first logits so the caller can check that both sides compute the same model.
+With --serve it prints that object without the timings and then times what
+standard input asks for, a line "eval COUNT" or "train COUNT" at a time,
+answering each with a line {"times": [ms, ...]} (so the caller can take turns
+with it, as it does with the other peers).
 
-usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS [DEVICE]
+usage: pytorch_wavemix.py WEIGHTS.safetensors REPEAT THREADS [DEVICE] [--serve]
 """
 import json
 import math
@@ -76,9 +80,11 @@ def median(values):
 
 
 def main():
-    path = sys.argv[1]
-    repeat, threads = int(sys.argv[2]), int(sys.argv[3])
-    device = torch.device(sys.argv[4] if len(sys.argv) > 4 else "cpu")
+    serve = "--serve" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--serve"]
+    path = args[0]
+    repeat, threads = int(args[1]), int(args[2])
+    device = torch.device(args[3] if len(args) > 3 else "cpu")
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(threads)
     weights, metadata = safetensors_f32.load(path)
@@ -91,25 +97,45 @@ def main():
     labels = (torch.arange(cfg["N"]) % cfg["num_classes"]).to(device)
     with torch.no_grad():
         logits = model(x, p, cfg, training=False)
-    evals, steps = [], []
-    for i in range(repeat + 2):
+
+    def eval_forward():
         sync()
         t0 = time.perf_counter()
         with torch.no_grad():
             model(x, p, cfg, training=False)
         sync()
-        t1 = time.perf_counter()
+        return (time.perf_counter() - t0) * 1e3
+
+    def train_step():
+        sync()
+        t0 = time.perf_counter()
         loss = F.cross_entropy(model(x, p, cfg, training=True), labels)
         loss.backward()
         sync()
-        t2 = time.perf_counter()
-        for k in list(p):
-            p[k].grad = None
+        elapsed = (time.perf_counter() - t0) * 1e3
+        for t in p.values():  # zeroed in place, as zero_grad() does in PyTorch 1.13
+            if t.grad is not None:
+                t.grad.zero_()
+        return elapsed
+
+    header = {"torch": torch.__version__, "device": str(device), "threads": threads, "eval_logits": logits[0].cpu().tolist()}
+    if serve:
+        for _ in range(2):  # warm-up (a forward alone runs several times slower until a backward has run)
+            for fn in (eval_forward, train_step):
+                fn()
+        print(json.dumps(header), flush=True)
+        kinds = {"eval": eval_forward, "train": train_step}
+        for line in sys.stdin:
+            kind, n = line.split()
+            print(json.dumps({"times": [kinds[kind]() for _ in range(int(n))]}), flush=True)
+        return
+    evals, steps = [], []
+    for i in range(repeat + 2):
+        e, t = eval_forward(), train_step()
         if i >= 2:  # warm-up
-            evals.append((t1 - t0) * 1e3)
-            steps.append((t2 - t1) * 1e3)
-    print(json.dumps({"torch": torch.__version__, "device": str(device), "threads": threads, "eval_forward_ms": median(evals),
-                      "train_step_ms": median(steps), "eval_logits": logits[0].cpu().tolist()}))
+            evals.append(e)
+            steps.append(t)
+    print(json.dumps({**header, "eval_forward_ms": median(evals), "train_step_ms": median(steps)}))
 
 
 if __name__ == "__main__":

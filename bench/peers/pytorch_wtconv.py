@@ -1,8 +1,11 @@
 """PyTorch peer of the WTConv2d benchmark: the reference layer (SPEC section 1,
 as the upstream PyTorch module computes it) with the workload's weights, timed
-forward and forward+backward on the CPU. Prints one JSON object.
+forward and forward+backward on the CPU. Prints one JSON object. With --serve
+it prints {"torch", "threads"} and then times what standard input asks for, a
+line "forward COUNT" or "forward_backward COUNT" at a time, answering each
+with a line {"times": [ms, ...]} (so the caller can take turns with it).
 
-usage: pytorch_wtconv.py WEIGHTS.safetensors N C H W K LEVELS REPEAT THREADS
+usage: pytorch_wtconv.py WEIGHTS.safetensors N C H W K LEVELS REPEAT THREADS [--serve]
 """
 import json
 import sys
@@ -62,27 +65,49 @@ def median(values):
 
 
 def main():
-    path = sys.argv[1]
-    n, c, h, w, k, levels, repeat, threads = map(int, sys.argv[2:10])
+    serve = "--serve" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--serve"]
+    path = args[0]
+    n, c, h, w, k, levels, repeat, threads = map(int, args[1:9])
     torch.set_num_threads(threads)
     weights, _ = safetensors_f32.load(path)
     params = {name: t.clone().requires_grad_(True) for name, t in weights.items() if "filter" not in name}
     wt_filter, iwt_filter = wavelet_filters("db1", c)
     x = torch.rand(n, c, h, w, requires_grad=True)
-    forward, total = [], []
-    for i in range(repeat + 2):
+
+    def forward():
         t0 = time.perf_counter()
         with torch.no_grad():
             wtconv2d(x, params, levels, wt_filter, iwt_filter)
-        t1 = time.perf_counter()
+        return (time.perf_counter() - t0) * 1e3
+
+    def forward_backward():
+        t0 = time.perf_counter()
         y = wtconv2d(x, params, levels, wt_filter, iwt_filter)
         y.backward(torch.ones_like(y))
-        t2 = time.perf_counter()
+        elapsed = (time.perf_counter() - t0) * 1e3
+        for t in [x, *params.values()]:  # zeroed in place, as zero_grad() does in PyTorch 1.13
+            t.grad.zero_()
+        return elapsed
+
+    header = {"torch": torch.__version__, "threads": threads}
+    if serve:
+        for _ in range(2):  # warm-up (a forward alone runs several times slower until a backward has run)
+            for fn in (forward, forward_backward):
+                fn()
+        print(json.dumps(header), flush=True)
+        kinds = {"forward": forward, "forward_backward": forward_backward}
+        for line in sys.stdin:
+            kind, count = line.split()
+            print(json.dumps({"times": [kinds[kind]() for _ in range(int(count))]}), flush=True)
+        return
+    times_forward, total = [], []
+    for i in range(repeat + 2):
+        f, fb = forward(), forward_backward()
         if i >= 2:  # warm-up
-            forward.append((t1 - t0) * 1e3)
-            total.append((t2 - t1) * 1e3)
-    print(json.dumps({"torch": torch.__version__, "threads": threads, "forward_ms": median(forward),
-                      "forward_backward_ms": median(total)}))
+            times_forward.append(f)
+            total.append(fb)
+    print(json.dumps({**header, "forward_ms": median(times_forward), "forward_backward_ms": median(total)}))
 
 
 if __name__ == "__main__":
