@@ -48,12 +48,14 @@ class State {
 const prefixed = (prefix: string, name: string) => (prefix ? `${prefix}.${name}` : name);
 
 /**
- * The activations a module writes in forward(), kept from one call to the next
- * and reused while the shapes stay the same: a forward pass then takes no fresh
- * memory (whose zeroing and page faults cost as much as the small layers). They
- * are also what backward() reads, so they live as long as the module. They are
- * placed where the backend's kernels use them without copies (the threaded
- * WASM module's heap), so one layer's output is the next one's input as it lies.
+ * The activations a module writes in forward() (or, in a second instance, the
+ * gradients backward() hands from layer to layer), kept from one call to the
+ * next and reused while the shapes stay the same: a pass then takes no fresh
+ * memory (whose zeroing and page faults cost as much as the small layers). The
+ * activations are also what backward() reads, so they live as long as the
+ * module. They are placed where the backend's kernels use them without copies
+ * (the threaded WASM module's heap), so one layer's output is the next one's
+ * input as it lies.
  */
 class Activations {
   private readonly tensors = new Map<string, Tensor>();
