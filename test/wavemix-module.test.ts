@@ -158,6 +158,32 @@ describe('WaveMix modules (native)', () => {
     block.forward(randomTensor([2, 8, 8, 8], 9));
     expect(Array.from(b1.data)).toEqual(b1Kept);
   });
+
+  it('the gradients backward() hands between layers are reused, the ones it returns are new', () => {
+    const m = new wt.WaveMix({ numClasses: 3, depth: 2, finalDim: 8, ffChannel: 8, level: 2, patchSize: 2, inChannels: 1, dropout: 0, seed: 4 });
+    const x1 = randomTensor([2, 1, 8, 8], 15), x2 = randomTensor([2, 1, 8, 8], 16);
+    const g = randomTensor([2, 3], 17);
+    m.forward(x1);
+    const first = m.backward(g);
+    const kept = Object.fromEntries(Object.entries(first).map(([k, t]) => [k, Array.from(t.data)]));
+    m.forward(x2);
+    const second = m.backward(g);
+    for (const [k, t] of Object.entries(first)) {
+      expect(Array.from(t.data), k).toEqual(kept[k]);  // not overwritten by the second call
+      expect(second[k], k).not.toBe(t);
+    }
+    m.forward(x1);
+    const again = m.backward(g);
+    for (const [k, t] of Object.entries(again)) expect(Array.from(t.data), k).toEqual(kept[k]);  // reused gradients, same result
+    const block = new wt.WaveMixBlock({ level: 2, finalDim: 8, ffChannel: 4, dropout: 0, seed: 1 });
+    const bx = randomTensor([2, 8, 8, 8], 18), bg = randomTensor([2, 8, 8, 8], 19);
+    block.forward(bx);
+    const gx = block.backward(bg).x;
+    const gxKept = Array.from(gx.data);
+    block.forward(randomTensor([2, 8, 8, 8], 20));
+    block.backward(bg);
+    expect(Array.from(gx.data)).toEqual(gxKept);
+  });
 });
 
 describe('WaveMixBlock gradients against finite differences (native)', () => {
