@@ -28,7 +28,7 @@ node bench/gpu/bundle.mjs "$out/dist/node"
 cp dist/wasm/* "$out/dist/wasm/"
 cp build/native/Release/wtconv.node build/cuda/Release/wtconv_cuda.node "$out/"
 cp ../shared/fixtures/*.safetensors "$out/fixtures/"
-cp bench/gpu/torch_ref.py bench/gpu/run.sh bench/peers/pytorch_wavemix.py bench/peers/safetensors_f32.py "$out/"
+cp bench/gpu/torch_ref.py bench/gpu/run.sh bench/peers/pytorch_wavemix.py bench/peers/peer_server.py bench/peers/safetensors_f32.py "$out/"
 cp ../shared/peers/wavemix_w1_n16d64l1.weights.safetensors "$out/wavemix.safetensors"
 node --input-type=module -e "import('./$out/dist/node/workloads.mjs').then((m) => process.stdout.write(JSON.stringify({ wtconv: m.WORKLOADS, conv: m.CONV_WORKLOADS })))" > "$out/workloads.json"
 if [ -n "${WTCONV_FAST_SRC:-}" ]; then

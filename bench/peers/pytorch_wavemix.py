@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 import safetensors_f32
+from peer_server import serve
 
 
 def haar_dwt(x):
@@ -80,7 +81,7 @@ def median(values):
 
 
 def main():
-    serve = "--serve" in sys.argv
+    serve_mode = "--serve" in sys.argv
     args = [a for a in sys.argv[1:] if a != "--serve"]
     path = args[0]
     repeat, threads = int(args[1]), int(args[2])
@@ -119,15 +120,8 @@ def main():
         return elapsed
 
     header = {"torch": torch.__version__, "device": str(device), "threads": threads, "eval_logits": logits[0].cpu().tolist()}
-    if serve:
-        for _ in range(2):  # warm-up (a forward alone runs several times slower until a backward has run)
-            for fn in (eval_forward, train_step):
-                fn()
-        print(json.dumps(header), flush=True)
-        kinds = {"eval": eval_forward, "train": train_step}
-        for line in sys.stdin:
-            kind, n = line.split()
-            print(json.dumps({"times": [kinds[kind]() for _ in range(int(n))]}), flush=True)
+    if serve_mode:
+        serve(header, {"eval": eval_forward, "train": train_step})
         return
     evals, steps = [], []
     for i in range(repeat + 2):

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import safetensors_f32
+from peer_server import serve
 
 
 def wavelet_filters(name, channels):
@@ -65,7 +66,7 @@ def median(values):
 
 
 def main():
-    serve = "--serve" in sys.argv
+    serve_mode = "--serve" in sys.argv
     args = [a for a in sys.argv[1:] if a != "--serve"]
     path = args[0]
     n, c, h, w, k, levels, repeat, threads = map(int, args[1:9])
@@ -91,15 +92,8 @@ def main():
         return elapsed
 
     header = {"torch": torch.__version__, "threads": threads}
-    if serve:
-        for _ in range(2):  # warm-up (a forward alone runs several times slower until a backward has run)
-            for fn in (forward, forward_backward):
-                fn()
-        print(json.dumps(header), flush=True)
-        kinds = {"forward": forward, "forward_backward": forward_backward}
-        for line in sys.stdin:
-            kind, count = line.split()
-            print(json.dumps({"times": [kinds[kind]() for _ in range(int(count))]}), flush=True)
+    if serve_mode:
+        serve(header, {"forward": forward, "forward_backward": forward_backward})
         return
     times_forward, total = [], []
     for i in range(repeat + 2):
