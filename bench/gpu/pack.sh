@@ -9,7 +9,7 @@
 #   wtconv_cuda.node            the CUDA addon (built here with nvcc)
 #   fixtures/                   ../shared/fixtures (every family the CUDA checks read)
 #   torch_ref.py, workloads.json, run.sh
-#   pytorch_wavemix.py, safetensors_f32.py, wavemix.safetensors
+#   pytorch_wavemix.py, peer_server.py, safetensors_f32.py, wavemix.safetensors
 #                               the PyTorch WaveMix peer and the benchmark model's weights
 #   peers/fast_wtconv/          BGU-CS-VIL/WTConv's fast_wtconv sources, when
 #                               WTCONV_FAST_SRC names a checkout of that repository
