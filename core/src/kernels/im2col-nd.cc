@@ -300,4 +300,27 @@ void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1,
   }
 }
 
+void window_row_by_parity(float* even, float* odd, int32_t half, const float* row, ptrdiff_t base, int32_t w) {
+  auto v = [&](ptrdiff_t j) { return j >= 0 && j < w ? row[j] : 0.0f; };
+  if (half < 4) {
+    for (int32_t i = 0; i < half; ++i) {
+      even[i] = v(base + 2 * i);
+      odd[i] = v(base + 2 * i + 1);
+    }
+    return;
+  }
+  // v(j .. j + 3): one load inside the row, else built lane by lane in
+  // registers (a vector read back from scalar stores would wait for them).
+  auto four = [&](ptrdiff_t j) {
+    return j >= 0 && j + 4 <= w ? load4(row + j) : simd::f4{v(j), v(j + 1), v(j + 2), v(j + 3)};
+  };
+  for (int32_t i = 0;; i += 4) {
+    if (i + 4 > half) i = half - 4;  // the last four again, overlapping
+    const simd::f4 a = four(base + 2 * i), b = four(base + 2 * i + 4);
+    store4(even + i, even_lanes(a, b));
+    store4(odd + i, simd::odd_lanes(a, b));
+    if (i + 4 == half) break;
+  }
+}
+
 }  // namespace wtconv

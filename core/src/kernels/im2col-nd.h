@@ -55,6 +55,11 @@ inline void window_row(float* dst, int32_t n, int32_t lo, int32_t hi, const floa
   for (int32_t i = hi; i < n; ++i) dst[i] = 0.0f;
 }
 
+// A window row split by column parity: even[i] = v(base + 2i) and odd[i] =
+// v(base + 2i + 1) for i in [0, half), where v(j) = row[j] for 0 <= j < w and 0
+// elsewhere; 8 columns at a time are split with two shuffles.
+void window_row_by_parity(float* even, float* odd, int32_t half, const float* row, ptrdiff_t base, int32_t w);
+
 // The adjoint: x[c][...] += col[...] for the same rows and columns.
 void col2im_add(const ConvGeometry& g, const float* col, int32_t c0, int32_t c1, size_t j0,
                 size_t j1, float* x);

@@ -224,6 +224,8 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
       // step_x (xlo + 2i) + rx + off_x, its odd one step_x further.
       const int32_t ylo = row_min + 2 * a0, xlo = col_min + 2 * b0;
       const int32_t pair = 2 * s.step_x;  // x columns between one even column and the next
+      // Unstrided rows: the even and odd columns are x's own, split 8 at a time.
+      const bool split_by_shuffles = s.step_x == 1;
       for (int32_t q = 0; q < sources; ++q) {
         const int32_t ry = q / s.step_x + s.off_y, base = s.step_x * xlo + q % s.step_x + s.off_x;
         const int32_t even_lo = std::clamp(-floor_div(base, pair), 0, half);
@@ -241,6 +243,10 @@ wtconv_status winograd_conv_nchw(const WinogradShape& s, const float* x, const f
                 continue;
               }
               const float* row = xc + static_cast<size_t>(iy) * s.w;
+              if (split_by_shuffles) {
+                window_row_by_parity(dst, dst + half, half, row, base, s.w);
+                continue;
+              }
               window_row(dst, half, even_lo, even_hi, row, base, pair);
               window_row(dst + half, half, odd_lo, odd_hi, row, base + s.step_x, pair);
             }
