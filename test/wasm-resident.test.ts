@@ -85,6 +85,27 @@ describe('resident arrays in the threaded WASM heap', () => {
     expect(heapBytes() - start).toBeLessThan(512 * MiB);
   });
 
+  it('hold the parameters and buffers of modules made while the threaded WASM module is active; native modules get ordinary arrays', async () => {
+    const conv = new wt.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, seed: 7 });
+    const mix = new wt.WaveMixBlock({ level: 1, finalDim: 8, mult: 2, ffChannel: 8, seed: 8 });
+    for (const [k, t] of [...Object.entries(conv.stateDict()), ...Object.entries(mix.stateDict())]) {
+      expect(t.data.buffer, k).toBeInstanceOf(SharedArrayBuffer);
+    }
+    // Read where they lie (no copy into the arena) and by the other backends alike.
+    const x = randomTensor([2, 3, 6, 6], 9);
+    const y = conv.forward(x);
+    await wt.init({ backend: 'native', threads: 2 });
+    try {
+      const yNative = conv.forward(x);  // native rounds its sums differently (FMA)
+      expect(Math.max(...yNative.data.map((v, i) => Math.abs(v - y.data[i])))).toBeLessThan(1e-5);
+      const plain = new wt.Conv2d({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 1, seed: 7 });
+      expect(plain.stateDict().weight.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      expect(plain.stateDict().weight.data).toEqual(conv.stateDict().weight.data);
+    } finally {
+      await wt.init({ backend: 'wasm', threads: 2 });
+    }
+  });
+
   it("are told apart by range: a disjoint view of the heap is a valid `out`, an overlapping one is E_ARG", () => {
     const x = resident([1, 2, 4, 4], randomTensor([1, 2, 4, 4], 5)), w = randomTensor([2, 2, 1, 1], 6);
     const y = resident([1, 2, 4, 4]);

@@ -1,6 +1,7 @@
 // Backend selection: `init()` picks cuda > native > wasm (or the one asked
 // for), and `backend()` says which runs and why.
 import { WTConvError } from './errors.js';
+import { allocFloat32 } from './tensor.js';
 import type { Backend, BackendInfo, BackendName } from './backends/backend.js';
 import { NativeBackend } from './backends/native.js';
 import { CudaBackend } from './backends/cuda.js';
@@ -112,6 +113,16 @@ export async function availableBackends(): Promise<BackendName[]> {
   if (currentPlatform.loadNativeAddon().addon) names.push('native');
   names.push('wasm');
   return names;
+}
+
+/**
+ * A zeroed Float32Array where the active backend's kernels use it as it lies
+ * (the threaded WASM module's heap: no copy in or out per call), else an
+ * ordinary one (before init(), and on backends that read host memory). For
+ * what modules keep from call to call: parameters, buffers, activations.
+ */
+export function kernelArray(length: number): Float32Array {
+  return active?.allocate?.(length) ?? allocFloat32(length);
 }
 
 /** The active backend; throws E_BACKEND before init(). */

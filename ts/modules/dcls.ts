@@ -6,6 +6,7 @@
 import { fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
+import { kernelArray } from '../runtime.js';
 import { intIn, options } from '../ops/args.js';
 import { intTuple } from '../ops/conv.js';
 import { dclsConv, dclsConvBackward, type DclsConvOptions, type DclsVersion } from '../ops/dcls.js';
@@ -64,7 +65,7 @@ abstract class DclsNd {
     if (bias) this.params.bias = uniformParam(rng, [outChannels], fanIn);
     this.params.P = normalParam(rng, [dims, ...wshape], 0.5);
     this.clampPositions();
-    if (version === 'gauss') this.params.SIG = new Tensor(new Float32Array(dims * wshape[0] * wshape[1] * count).fill(0.23), [dims, ...wshape]);
+    if (version === 'gauss') this.params.SIG = new Tensor(kernelArray(dims * wshape[0] * wshape[1] * count).fill(0.23), [dims, ...wshape]);
   }
 
   /** Clamps P[d] to [-size[d] // 2, size[d] // 2] in place. */

@@ -4,6 +4,7 @@
 import { fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
+import { kernelArray } from '../runtime.js';
 
 export interface LoadOptions {
   /** Refuse unexpected keys (default true), as PyTorch's strict loading does. */
@@ -33,13 +34,13 @@ export function loadParams(params: Record<string, Tensor>, sd: unknown, opts: Lo
 /** PyTorch's default conv init, kaiming_uniform(a = sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
 export function uniformParam(rng: Random, shape: number[], fanIn: number): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  return new Tensor(rng.uniform(new Float32Array(size), 1 / Math.sqrt(fanIn)), shape);
+  return new Tensor(rng.uniform(kernelArray(size), 1 / Math.sqrt(fanIn)), shape);
 }
 
 /** N(0, std) samples (Box-Muller over the seeded generator). */
 export function normalParam(rng: Random, shape: number[], std: number): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(size);
+  const out = kernelArray(size);
   for (let i = 0; i < size; i++) {
     const u = 1 - rng.next();
     out[i] = std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());

@@ -7,7 +7,7 @@
 import { fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
-import { current } from '../runtime.js';
+import { kernelArray } from '../runtime.js';
 import { intIn, nchw, options } from '../ops/args.js';
 import { conv2d, conv2dBackward, convTranspose2d, convTranspose2dBackward } from '../ops/conv.js';
 import { dwt2d, dwt2dBackward } from '../ops/dwt2d.js';
@@ -64,7 +64,7 @@ class Activations {
     const t = this.tensors.get(name);
     if (t && t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
     const size = shape.reduce((a, b) => a * b, 1);
-    const fresh = new Tensor(current().allocate?.(size) ?? new Float32Array(size), shape);
+    const fresh = new Tensor(kernelArray(size), shape);
     this.tensors.set(name, fresh);
     return fresh;
   }
@@ -78,10 +78,10 @@ function convParams(s: State, rng: Random, name: string, cin: number, cout: numb
 }
 
 function bnParams(s: State, name: string, c: number): void {
-  s.param(`${name}.weight`, new Tensor(new Float32Array(c).fill(1), [c]));
-  s.param(`${name}.bias`, Tensor.zeros([c]));
-  s.buffer(`${name}.running_mean`, Tensor.zeros([c]));
-  s.buffer(`${name}.running_var`, new Tensor(new Float32Array(c).fill(1), [c]));
+  s.param(`${name}.weight`, new Tensor(kernelArray(c).fill(1), [c]));
+  s.param(`${name}.bias`, new Tensor(kernelArray(c), [c]));
+  s.buffer(`${name}.running_mean`, new Tensor(kernelArray(c), [c]));
+  s.buffer(`${name}.running_var`, new Tensor(kernelArray(c).fill(1), [c]));
 }
 
 function batchNorm(s: State, name: string, x: Tensor, training: boolean, out?: Tensor) {

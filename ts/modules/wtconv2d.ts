@@ -3,6 +3,7 @@
 import { WTConvError, fail } from '../errors.js';
 import { Tensor } from '../tensor.js';
 import { Random } from '../random.js';
+import { kernelArray } from '../runtime.js';
 import { MAX_LEVELS, wtconv2d, wtconv2dBackward, type WTConv2dOptions } from '../ops/wtconv2d.js';
 import { intIn, intPair, options } from '../ops/args.js';
 import { waveletFilters2d, waveletId, type WaveletName } from '../wavelets.js';
@@ -53,12 +54,12 @@ export class WTConv2d {
     const C = this.channels;
     const k = this.kernelSize;
     const bound = 1 / Math.sqrt(k * k);
-    this.params['base_conv.weight'] = new Tensor(rng.uniform(new Float32Array(C * k * k), bound), [C, 1, k, k]);
-    if (this.bias) this.params['base_conv.bias'] = new Tensor(rng.uniform(new Float32Array(C), bound), [C]);
-    this.params['base_scale.weight'] = new Tensor(new Float32Array(C).fill(1), [1, C, 1, 1]);
+    this.params['base_conv.weight'] = new Tensor(rng.uniform(kernelArray(C * k * k), bound), [C, 1, k, k]);
+    if (this.bias) this.params['base_conv.bias'] = new Tensor(rng.uniform(kernelArray(C), bound), [C]);
+    this.params['base_scale.weight'] = new Tensor(kernelArray(C).fill(1), [1, C, 1, 1]);
     for (let i = 0; i < this.levels; i++) {
-      this.params[`wavelet_convs.${i}.weight`] = new Tensor(rng.uniform(new Float32Array(4 * C * k * k), bound), [4 * C, 1, k, k]);
-      this.params[`wavelet_scale.${i}.weight`] = new Tensor(new Float32Array(4 * C).fill(0.1), [1, 4 * C, 1, 1]);
+      this.params[`wavelet_convs.${i}.weight`] = new Tensor(rng.uniform(kernelArray(4 * C * k * k), bound), [4 * C, 1, k, k]);
+      this.params[`wavelet_scale.${i}.weight`] = new Tensor(kernelArray(4 * C).fill(0.1), [1, 4 * C, 1, 1]);
     }
     const { wt, iwt, length: f } = waveletFilters2d(this.wavelet, C);
     this.fixed.wt_filter = new Tensor(wt, [4 * C, 1, f, f]);
