@@ -165,55 +165,28 @@ inline AnalyzeK analyze(const float* in, int64_t in_plane, int planes, int H, in
   return AnalyzeK{in, in_plane, W, 1, 1, planes, H, W, (H + 1) / 2, (W + 1) / 2, bands_out, f, out};
 }
 
+// The analysis cascade: level 0 of `in` (planes h x w), each level after of
+// the LL band of the one before, into out[l] (planes, 4, band_h, band_w).
 template <typename Ex>
-wtconv_status dwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
-                            int32_t wavelet, const float* x, float* const* bands) {
-  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, x, "x", reinterpret_cast<const void* const*>(bands), "bands"));
-  const LevelSizes s(h, w, levels);
-  const Filters a = make_filters(wavelet, false);
-  const int planes = n * c;
-  const float* in = x;
-  int64_t in_plane = int64_t(h) * w;
+wtconv_status analysis_cascade(Ex& ex, const LevelSizes& s, int planes, int32_t levels, const Filters& f,
+                               const float* in, float* const* out) {
+  int64_t in_plane = int64_t(s.in_h[0]) * s.in_w[0];
   for (int l = 0; l < levels; ++l) {
-    WTCONV_LAUNCH(analyze(in, in_plane, planes, s.in_h[l], s.in_w[l], 4, a, bands[l]),
+    WTCONV_LAUNCH(analyze(in, in_plane, planes, s.in_h[l], s.in_w[l], 4, f, out[l]),
                   grid_for(int64_t(planes) * 4 * s.band_plane(l)), 1, kThreads, 0);
-    in = bands[l];
+    in = out[l];
     in_plane = 4 * int64_t(s.band_plane(l));
   }
-  return ex.finish("dwt2d_forward");
+  return WTCONV_OK;
 }
 
+// The synthesis cascade, deepest level first: level l's four bands, with the
+// result of the level below in their LL band (ll_mode 1: added, 2: in its
+// place; SynthK), into planes of level l's input size; level 0's into `out`,
+// the others into workspace.
 template <typename Ex>
-wtconv_status dwt2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
-                             int32_t wavelet, const float* const* grad_bands, float* grad_x) {
-  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, grad_x, "grad_x", reinterpret_cast<const void* const*>(grad_bands), "grad_bands"));
-  const LevelSizes s(h, w, levels);
-  const Filters a = make_filters(wavelet, false);
-  const int planes = n * c;
-  float* tmp[2] = {nullptr, nullptr};
-  if (levels > 1) {
-    WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
-      tmp[0] = cv.take<float>(size_t(planes) * s.in_plane(1));
-      tmp[1] = cv.take<float>(size_t(planes) * s.in_plane(1));
-    }));
-  }
-  const float* upstream = nullptr;
-  for (int l = levels - 1; l >= 0; --l) {
-    float* out = l == 0 ? grad_x : tmp[l % 2];
-    SynthK k{grad_bands[l], upstream, upstream ? 1 : 0, nullptr, planes, s.in_h[l], s.in_w[l], s.band_h[l], s.band_w[l], a, out};
-    WTCONV_LAUNCH(k, grid_for(int64_t(planes) * s.in_plane(l)), 1, kThreads, 0);
-    upstream = out;
-  }
-  return ex.finish("dwt2d_backward");
-}
-
-template <typename Ex>
-wtconv_status idwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
-                             int32_t wavelet, const float* const* bands, float* y) {
-  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, y, "y", reinterpret_cast<const void* const*>(bands), "bands"));
-  const LevelSizes s(h, w, levels);
-  const Filters syn = make_filters(wavelet, true);
-  const int planes = n * c;
+wtconv_status synthesis_cascade(Ex& ex, const LevelSizes& s, int planes, int32_t levels, const Filters& f,
+                                int ll_mode, const float* const* in, float* out) {
   float* tmp[2] = {nullptr, nullptr};
   if (levels > 1) {
     WTCONV_CHECK(with_workspace(ex, [&](Carver& cv) {
@@ -223,11 +196,41 @@ wtconv_status idwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w,
   }
   const float* below = nullptr;
   for (int l = levels - 1; l >= 0; --l) {
-    float* out = l == 0 ? y : tmp[l % 2];
-    SynthK k{bands[l], below, below ? 2 : 0, nullptr, planes, s.in_h[l], s.in_w[l], s.band_h[l], s.band_w[l], syn, out};
+    float* level_out = l == 0 ? out : tmp[l % 2];
+    SynthK k{in[l], below, below ? ll_mode : 0, nullptr, planes, s.in_h[l], s.in_w[l], s.band_h[l], s.band_w[l], f, level_out};
     WTCONV_LAUNCH(k, grid_for(int64_t(planes) * s.in_plane(l)), 1, kThreads, 0);
-    below = out;
+    below = level_out;
   }
+  return WTCONV_OK;
+}
+
+template <typename Ex>
+wtconv_status dwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                            int32_t wavelet, const float* x, float* const* bands) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, x, "x", reinterpret_cast<const void* const*>(bands), "bands"));
+  const LevelSizes s(h, w, levels);
+  WTCONV_CHECK(analysis_cascade(ex, s, n * c, levels, make_filters(wavelet, false), x, bands));
+  return ex.finish("dwt2d_forward");
+}
+
+template <typename Ex>
+wtconv_status dwt2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                             int32_t wavelet, const float* const* grad_bands, float* grad_x) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, grad_x, "grad_x", reinterpret_cast<const void* const*>(grad_bands), "grad_bands"));
+  const LevelSizes s(h, w, levels);
+  // The adjoint of the analysis: synthesis with the analysis filters, each
+  // level's result added to the gradient of the LL band above it.
+  WTCONV_CHECK(synthesis_cascade(ex, s, n * c, levels, make_filters(wavelet, false), 1, grad_bands, grad_x));
+  return ex.finish("dwt2d_backward");
+}
+
+template <typename Ex>
+wtconv_status idwt2d_forward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w, int32_t levels,
+                             int32_t wavelet, const float* const* bands, float* y) {
+  WTCONV_CHECK(check_dwt(n, c, h, w, levels, wavelet, y, "y", reinterpret_cast<const void* const*>(bands), "bands"));
+  const LevelSizes s(h, w, levels);
+  // Each level's result replaces the LL band of the level above.
+  WTCONV_CHECK(synthesis_cascade(ex, s, n * c, levels, make_filters(wavelet, true), 2, bands, y));
   return ex.finish("idwt2d_forward");
 }
 
@@ -238,14 +241,7 @@ wtconv_status idwt2d_backward(Ex& ex, int32_t n, int32_t c, int32_t h, int32_t w
   const LevelSizes s(h, w, levels);
   const Filters syn = make_filters(wavelet, true);
   const int planes = n * c;
-  const float* g = grad_y;
-  int64_t g_plane = int64_t(h) * w;
-  for (int l = 0; l < levels; ++l) {
-    WTCONV_LAUNCH(analyze(g, g_plane, planes, s.in_h[l], s.in_w[l], 4, syn, grad_bands[l]),
-                  grid_for(int64_t(planes) * 4 * s.band_plane(l)), 1, kThreads, 0);
-    g = grad_bands[l];
-    g_plane = 4 * int64_t(s.band_plane(l));
-  }
+  WTCONV_CHECK(analysis_cascade(ex, s, planes, levels, syn, grad_y, grad_bands));
   // The LL bands of lower levels were replaced by the level above: no gradient.
   for (int l = 0; l + 1 < levels; ++l) {
     ZeroLLK z{grad_bands[l], planes, s.band_h[l], s.band_w[l]};
