@@ -106,6 +106,45 @@ describe('resident arrays in the threaded WASM heap', () => {
     }
   });
 
+  it('are what wt.zeros makes on the threaded module; elsewhere it makes ordinary zeroed tensors', async () => {
+    const t = wt.zeros([2, 3, 4]);
+    expect(t.shape).toEqual([2, 3, 4]);
+    expect(t.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(t.data)).toEqual(new Array(24).fill(0));
+    expect(() => wt.zeros([2, 0])).toThrow(/zeros shape: dimension 1 must be a positive integer/);
+    for (const init of [{ backend: 'wasm', threads: 1 }, { backend: 'native', threads: 2 }] as const) {
+      await wt.init(init);
+      const h = wt.zeros([5]);
+      expect(h.data.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+      expect(Array.from(h.data)).toEqual([0, 0, 0, 0, 0]);
+      h.dispose();  // nothing to free: stays usable
+      expect(h.data.length).toBe(5);
+    }
+    await wt.init({ backend: 'wasm', threads: 2 });
+  });
+
+  it('are freed at once by dispose(): the space is reused, and the tensor, or another over its array, is then E_STATE', () => {
+    const start = heapBytes();
+    for (let i = 0; i < 16; i++) {
+      const t = wt.zeros([(64 * MiB) / 4]);
+      t.data[0] = i;
+      t.dispose();
+    }
+    expect(heapBytes() - start).toBeLessThanOrEqual(64 * MiB);
+    const x = randomTensor([1, 2, 4, 4], 11), w = randomTensor([2, 2, 1, 1], 12);
+    const rx = wt.zeros(x.shape as number[]);
+    rx.data.set(x.data);
+    const alias = rx.reshape([1, 2, 16, 1]).reshape([1, 2, 4, 4]);  // another tensor over the same array
+    expect(wt.conv2d(alias, w, null).data).toEqual(wt.conv2d(x, w, null).data);
+    rx.dispose();
+    expect(() => rx.data).toThrow(expect.objectContaining({ code: 'E_STATE', message: expect.stringMatching(/released by dispose\(\)/) }));
+    expect(() => wt.conv2d(alias, w, null)).toThrow(expect.objectContaining({ code: 'E_STATE', message: expect.stringMatching(/conv2dForward was released by dispose\(\)/) }));
+    rx.dispose();  // a second dispose does nothing
+    const host = randomTensor([3], 13);
+    host.dispose();
+    expect(host.data.length).toBe(3);
+  });
+
   it("are told apart by range: a disjoint view of the heap is a valid `out`, an overlapping one is E_ARG", () => {
     const x = resident([1, 2, 4, 4], randomTensor([1, 2, 4, 4], 5)), w = randomTensor([2, 2, 1, 1], 6);
     const y = resident([1, 2, 4, 4]);

@@ -1,7 +1,7 @@
 // wtconv: wavelet convolutions and large-receptive-field operators for JavaScript.
 export { WTConvError, type WTConvErrorCode } from './errors.js';
 export { Tensor, tensor } from './tensor.js';
-export { init, backend, availableBackends, type InitOptions } from './runtime.js';
+export { init, backend, availableBackends, zeros, type InitOptions } from './runtime.js';
 export type { BackendInfo, BackendName, RuntimeStats } from './backends/backend.js';
 export { wtconv2d, wtconv2dBackward, type WTConv2dOptions, type WTConv2dParams } from './ops/wtconv2d.js';
 export { dwt2d, dwt2dBackward, idwt2d, idwt2dBackward, type Dwt2dOptions, type Idwt2dOptions } from './ops/dwt2d.js';

@@ -1,7 +1,7 @@
 // Backend selection: `init()` picks cuda > native > wasm (or the one asked
 // for), and `backend()` says which runs and why.
 import { WTConvError } from './errors.js';
-import { allocFloat32 } from './tensor.js';
+import { allocFloat32, shapeSize, Tensor } from './tensor.js';
 import type { Backend, BackendInfo, BackendName } from './backends/backend.js';
 import { NativeBackend } from './backends/native.js';
 import { CudaBackend } from './backends/cuda.js';
@@ -123,6 +123,17 @@ export async function availableBackends(): Promise<BackendName[]> {
  */
 export function kernelArray(length: number): Float32Array {
   return active?.allocate?.(length) ?? allocFloat32(length);
+}
+
+/**
+ * A tensor of zeros in the memory the active backend's kernels use where it lies:
+ * on the threaded WASM backend the module's heap, so an op reading or writing it
+ * (as input, or as `out` / `gradOut`) copies nothing in or out; elsewhere (native,
+ * CUDA's host side, single-threaded WASM, before init()) an ordinary host tensor.
+ * Its heap block is freed by `dispose()` or when the tensor is collected.
+ */
+export function zeros(shape: readonly number[]): Tensor {
+  return new Tensor(kernelArray(shapeSize(shape, 'zeros shape')), shape);
 }
 
 /** The active backend; throws E_BACKEND before init(). */

@@ -37,6 +37,12 @@ export const deviceHooks: {
 } = {};
 
 /**
+ * Set by the WebAssembly backend: frees the heap block of an array its allocate()
+ * made (wt.zeros on the threaded module); false for any other array.
+ */
+export const heapHooks: { release?: (data: Float32Array) => boolean } = {};
+
+/**
  * The array that stands for a tensor's memory (a device tensor's host mirror,
  * not read back): what aliasing checks compare.
  */
@@ -83,9 +89,24 @@ export class Tensor {
     return this.to('cpu');
   }
 
-  /** Frees a GPU tensor's device memory now instead of at garbage collection (host tensors: nothing). */
+  /**
+   * Frees now, instead of at garbage collection, what the tensor holds outside JavaScript:
+   * a GPU tensor's device memory, or the WebAssembly heap block of a tensor made by
+   * `wt.zeros` on the threaded WASM backend (its data, and that of every tensor over the
+   * same array, must not be used after). Ordinary host tensors: nothing.
+   */
   dispose(): void {
     deviceHooks.dispose?.(this);
+    const data = Object.getOwnPropertyDescriptor(this, 'data')?.value as Float32Array | undefined;
+    if (data && heapHooks.release?.(data)) {
+      Object.defineProperty(this, 'data', {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          throw new WTConvError('E_STATE', `${this.toString()}: its WebAssembly heap block was released by dispose()`);
+        },
+      });
+    }
   }
 
   /** Number of elements. */

@@ -4,6 +4,7 @@
 // arrays made by allocate() (the threaded module's shared heap, which growth
 // never detaches) are read and written where they lie.
 import { WTConvError, type WTConvErrorCode } from '../errors.js';
+import { heapHooks } from '../tensor.js';
 import { In, Out, STATUS_CODES, type Backend, type BackendInfo, type KernelArg, type KernelName, type RuntimeStats } from './backend.js';
 
 /** The part of an Emscripten module this backend uses. */
@@ -70,6 +71,21 @@ interface ModuleMemory {
 }
 const memories = new WeakMap<WasmModule, ModuleMemory>();
 
+/** Each allocate()'d array's block, until dispose() frees it. */
+const blocks = new WeakMap<Float32Array, { m: WasmModule; memory: ModuleMemory; ptr: number }>();
+/** Arrays whose block dispose() freed: passing one to a kernel is an error, not a read of freed memory. */
+const released = new WeakSet<Float32Array>();
+
+heapHooks.release = (data: Float32Array): boolean => {
+  const b = blocks.get(data);
+  if (!b) return false;
+  b.memory.registry.unregister(data);
+  b.m._free(b.ptr);
+  blocks.delete(data);
+  released.add(data);
+  return true;
+};
+
 export class WasmBackend implements Backend {
   readonly info: BackendInfo;
   private readonly arena: { ptr: number; bytes: number };
@@ -90,7 +106,10 @@ export class WasmBackend implements Backend {
 
   run(kernel: KernelName, args: readonly KernelArg[]): void {
     // Lay out every pointer list, and every tensor not already in the heap, in the arena.
-    const resident = (t: Float32Array) => this.memory.buffers.has(t.buffer);
+    const resident = (t: Float32Array) => {
+      if (released.has(t)) throw new WTConvError('E_STATE', `wasm: a tensor passed to ${kernel} was released by dispose()`);
+      return this.memory.buffers.has(t.buffer);
+    };
     const arenaBytes = (t: Float32Array) => (resident(t) ? 0 : align(t.byteLength));
     let bytes = 0;
     const offsets: number[] = [];
@@ -147,7 +166,8 @@ export class WasmBackend implements Backend {
     if (!p) throw new WTConvError('E_OOM', `wasm: cannot allocate ${bytes} bytes in the WebAssembly heap (limit 4 GiB)`);
     const view = new Float32Array(this.heapF32().buffer, p, length).fill(0);
     this.memory.buffers.add(view.buffer);
-    this.memory.registry.register(view, p);
+    this.memory.registry.register(view, p, view);
+    blocks.set(view, { m: this.m, memory: this.memory, ptr: p });
     return view;
   }
 
