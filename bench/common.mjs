@@ -142,6 +142,13 @@ export async function timeWithPeers(ours, peers, repeat) {
 }
 
 /** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */
+/** A copy of t made by wt.zeros: in the threaded WASM module's heap when that backend is active. */
+export function heapCopy(t) {
+  const r = wt.zeros(t.shape);
+  r.data.set(t.data);
+  return r;
+}
+
 export function randomFloats(size, seed) {
   const x = new Float32Array(size);
   let s = seed >>> 0;

@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchOptions, loadTfjs, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
+import { benchOptions, heapCopy, loadTfjs, nativePeak, nhwcDistance, peersDir, randomFloats, root, timeIt, timeWithPeers, toNhwc, wt } from './common.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
   workloads: { type: 'string', default: 'c1,c2,c3,c4' },
@@ -41,13 +41,6 @@ function peakOrNull() {
   } catch {
     return null;
   }
-}
-
-/** A copy of t made by wt.zeros: in the threaded WASM module's heap when that backend is active. */
-function heapCopy(t) {
-  const r = wt.zeros(t.shape);
-  r.data.set(t.data);
-  return r;
 }
 
 const ours = [

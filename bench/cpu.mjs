@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { benchOptions, loadTfjs, median, nativePeak, nhwcDistance, PeerServer, peersDir, randomFloats, root, timeWithPeers, toNhwc, wt } from './common.mjs';
+import { benchOptions, heapCopy, loadTfjs, median, nativePeak, nhwcDistance, PeerServer, peersDir, randomFloats, root, timeWithPeers, toNhwc, wt } from './common.mjs';
 import { createTfjsWTConv } from './peers/tfjs_wtconv.mjs';
 
 const { opts, REPEAT, THREADS } = benchOptions({
@@ -115,16 +115,6 @@ function pytorchAvailable() {
   }
 }
 
-/** Copies of x and gradY made by wt.zeros (in the threaded WASM module's heap), and an output there. */
-function heapTensors(x, gy) {
-  const copy = (t) => {
-    const r = wt.zeros(t.shape);
-    r.data.set(t.data);
-    return r;
-  };
-  return { x: copy(x), gy: copy(gy), out: wt.zeros(gy.shape), grads: null };
-}
-
 const ours = [
   { label: 'native', init: { backend: 'native', threads: THREADS }, peer: 'ort-node' },
   { label: 'wasm threaded', init: { backend: 'wasm', threads: THREADS }, peer: 'ort-web' },
@@ -221,7 +211,7 @@ for (const wl of selected) {
     const withTorch = b.label === 'native' ? torch : null;
     // The threaded WASM module is also timed on tensors made by wt.zeros, which
     // live in its heap: no copies in or out of each call (its 'heap' times).
-    const heap = b.label === 'wasm threaded' ? heapTensors(x, gy) : null;
+    const heap = b.label === 'wasm threaded' ? { x: heapCopy(x), gy: heapCopy(gy), out: wt.zeros(gy.shape), grads: null } : null;
     const times = await timeWithPeers(() => layer.forward(x, out), {
       ...(b.peer ? { [b.peer]: peer?.run ?? null } : {}),
       'tfjs-wasm': b.peer === 'ort-web' ? tfjsRun : null,
@@ -252,11 +242,11 @@ for (const wl of selected) {
       row.times.pytorch = { forward: median(forwardTimes), forwardBackward: steps.pytorch, version: withTorch.header.torch, takingTurnsWith: b.label };
     }
     const stats = wt.runtimeStats();
-    row.times[b.label] = { forward, forwardBackward: total, threads: info.threads, isa: info.isa, workspaceBytes: stats.workspaceBytes, heapBytes: stats.heapBytes };
-    if (heap) {
-      row.times['wasm threaded'].heapTensors = { forward: times.heap, forwardBackward: steps.heap };
-      for (const t of [heap.x, heap.gy, heap.out, ...Object.values(heap.grads)]) t.dispose();
-    }
+    row.times[b.label] = {
+      forward, forwardBackward: total, threads: info.threads, isa: info.isa, workspaceBytes: stats.workspaceBytes, heapBytes: stats.heapBytes,
+      ...(heap ? { heapTensors: { forward: times.heap, forwardBackward: steps.heap } } : {}),
+    };
+    if (heap) for (const t of [heap.x, heap.gy, heap.out, ...Object.values(heap.grads)]) t.dispose();
     bar.increment();
   }
   for (const { session } of Object.values(sessions)) await session.release?.();

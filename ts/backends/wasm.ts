@@ -72,14 +72,14 @@ interface ModuleMemory {
 const memories = new WeakMap<WasmModule, ModuleMemory>();
 
 /** Each allocate()'d array's block, until dispose() frees it. */
-const blocks = new WeakMap<Float32Array, { m: WasmModule; memory: ModuleMemory; ptr: number }>();
+const blocks = new WeakMap<Float32Array, { m: WasmModule; ptr: number }>();
 /** Arrays whose block dispose() freed: passing one to a kernel is an error, not a read of freed memory. */
 const released = new WeakSet<Float32Array>();
 
 heapHooks.release = (data: Float32Array): boolean => {
   const b = blocks.get(data);
   if (!b) return false;
-  b.memory.registry.unregister(data);
+  memories.get(b.m)!.registry.unregister(data);
   b.m._free(b.ptr);
   blocks.delete(data);
   released.add(data);
@@ -167,7 +167,7 @@ export class WasmBackend implements Backend {
     const view = new Float32Array(this.heapF32().buffer, p, length).fill(0);
     this.memory.buffers.add(view.buffer);
     this.memory.registry.register(view, p, view);
-    blocks.set(view, { m: this.m, memory: this.memory, ptr: p });
+    blocks.set(view, { m: this.m, ptr: p });
     return view;
   }
 
