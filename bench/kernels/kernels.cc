@@ -153,6 +153,23 @@ bool check_gemm(int m, int n, int k, bool trans_a, bool trans_b, bool accumulate
   char what[96];
   std::snprintf(what, sizeof(what), "gemm %s %dx%dx%d%s%s%s%s", kernel.isa, m, n, k, trans_a ? " A^T" : "", trans_b ? " B^T" : "",
                 accumulate ? " +=" : "", with_bias ? " +bias" : "");
+  if (!trans_b) {
+    // B with rows this close together is read in place (its whole panels of
+    // nr columns): bit for bit what packing it gives, which B's rows spread
+    // out past gemm_blocking::kInPlaceBRowFloats get.
+    const int spread = std::max(n, static_cast<int>(gemm_blocking::kInPlaceBRowFloats) + 1);
+    std::vector<float> wide(static_cast<size_t>(k) * spread);  // the rows of B, spread apart
+    for (int p = 0; p < k; ++p) std::memcpy(&wide[static_cast<size_t>(p) * spread], &b[static_cast<size_t>(p) * n], sizeof(float) * n);
+    std::vector<float> packed = separate;
+    gemm_with(kernel, m, n, k, va, MatrixView{wide.data(), spread, 1}, packed.data(), ldc, accumulate, scratch.data(),
+              with_bias ? bias.data() : nullptr);
+    std::vector<float> in_place = separate;
+    gemm_with(kernel, m, n, k, va, vb, in_place.data(), ldc, accumulate, scratch.data(), with_bias ? bias.data() : nullptr);
+    if (std::memcmp(packed.data(), in_place.data(), sizeof(float) * packed.size()) != 0) {
+      std::printf("MISMATCH gemm %s %dx%dx%d: B read in place differs from B packed\n", kernel.isa, m, n, k);
+      return false;
+    }
+  }
   if (with_bias) {
     gemm_with(kernel, m, n, k, va, vb, separate.data(), ldc, accumulate, scratch.data());
     for (int i = 0; i < m; ++i) {

@@ -10,6 +10,7 @@ namespace wtconv {
 
 using gemm_blocking::kKc;
 using gemm_blocking::kMc;
+using gemm_blocking::kInPlaceBRowFloats;
 using gemm_blocking::kNc;
 
 constexpr int32_t kMaxPackLines = 32;  // the widest register tile side (mr or nr) of any variant
@@ -135,6 +136,13 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
     }
     return;
   }
+  // B's rows contiguous and close together (a 1x1 convolution's input planes
+  // of up to 16 x 16): its kc x nc block is read in place, nr floats of each
+  // row at a time, from the caches as well as a packed copy would be; packing
+  // it would cost as much as the products for a k x n of 64 x 64 (rows far
+  // apart would thrash a few cache sets and the TLB instead: they are packed).
+  const bool reads_b_in_place = whole_b == nullptr && b.col_stride == 1 && b.row_stride > 0 &&
+                                b.row_stride <= kInPlaceBRowFloats;
   float* packed_a = scratch;  // null when both operands come whole
   float* packed_b = scratch != nullptr ? scratch + static_cast<size_t>(kMc) * kKc : nullptr;
   const size_t n_padded = static_cast<size_t>(round_up_to(n, kernel.nr));
@@ -142,11 +150,14 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
     const int32_t nc = std::min(kNc, n - jc);
     for (int32_t pc = 0; pc < k; pc += kKc) {
       const int32_t kc = std::min(kKc, k - pc);
+      // The whole panels of a B read in place, the rest (all of B otherwise) packed.
+      const int32_t in_place = reads_b_in_place ? nc / kernel.nr * kernel.nr : 0;
       const float* pb = packed_b;
       if (whole_b != nullptr) {
         pb = whole_b + static_cast<size_t>(pc) * n_padded + static_cast<size_t>(jc) * kc;
-      } else {
-        gemm_pack_b(kernel.nr, kc, nc, MatrixView{b.at(pc, jc), b.row_stride, b.col_stride}, packed_b);
+      } else if (in_place < nc) {
+        gemm_pack_b(kernel.nr, kc, nc - in_place, MatrixView{b.at(pc, jc + in_place), b.row_stride, b.col_stride},
+                    packed_b);
       }
       for (int32_t ic = 0; ic < m; ic += kMc) {
         const int32_t mc = std::min(kMc, m - ic);
@@ -156,8 +167,16 @@ void blocked(const GemmMicrokernel& kernel, int32_t m, int32_t n, int32_t k, Mat
         } else {
           gemm_pack_a(kernel.mr, mc, kc, MatrixView{a.at(ic, pc), a.row_stride, a.col_stride}, packed_a);
         }
-        kernel.macro_kernel(mc, nc, kc, pa, pb, c + ic * ldc + jc, ldc, accumulate || pc > 0,
-                            row_bias != nullptr && pc + kc == k ? row_bias + ic : nullptr);
+        const bool add = accumulate || pc > 0;
+        const float* bias = row_bias != nullptr && pc + kc == k ? row_bias + ic : nullptr;
+        float* ci = c + ic * ldc + jc;
+        if (in_place > 0) {
+          kernel.macro_kernel(mc, in_place, kc, pa, b.at(pc, jc), b.row_stride, kernel.nr, ci, ldc, add, bias);
+        }
+        if (in_place < nc) {
+          kernel.macro_kernel(mc, nc - in_place, kc, pa, pb, kernel.nr, static_cast<ptrdiff_t>(kc) * kernel.nr,
+                              ci + in_place, ldc, add, bias);
+        }
       }
     }
   }

@@ -32,13 +32,20 @@ namespace gemm_blocking {
 constexpr int kKc = 256;
 constexpr int kMc = 96;
 constexpr int kNc = 256;
+// A B whose rows are contiguous and at most this many floats apart is not
+// packed: its whole panels of nr columns are read where they lie (same results).
+constexpr ptrdiff_t kInPlaceBRowFloats = 256;
 }  // namespace gemm_blocking
 
-// C (mc x nc) = [C +] packed A * packed B over kc (see gemm_pack_a / gemm_pack_b),
-// then + row_bias[i] on row i when row_bias is given (after the sum, so the
-// result rounds as a separate pass adding it would).
-using GemmMacroKernelFn = void (*)(int32_t mc, int32_t nc, int32_t kc, const float* packed_a,
-                                   const float* packed_b, float* c, ptrdiff_t ldc, bool accumulate,
+// C (mc x nc) = [C +] packed A * B over kc (see gemm_pack_a), then + row_bias[i]
+// on row i when row_bias is given (after the sum, so the result rounds as a
+// separate pass adding it would). B comes in panels of nr columns, b_panel
+// floats apart, each row of a panel b_row floats after the one before: packed
+// (gemm_pack_b) b_row = nr and b_panel = kc * nr; read where it lies, from a
+// matrix with contiguous rows ldb apart, b_row = ldb and b_panel = nr (then
+// nc is a multiple of nr: a panel reads nr floats of every row).
+using GemmMacroKernelFn = void (*)(int32_t mc, int32_t nc, int32_t kc, const float* packed_a, const float* b,
+                                   ptrdiff_t b_row, ptrdiff_t b_panel, float* c, ptrdiff_t ldc, bool accumulate,
                                    const float* row_bias);
 
 // C (m x n) = [C +] A (m x k) * B (n x k)^T, A's and B's rows contiguous along
