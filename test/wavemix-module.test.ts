@@ -118,14 +118,24 @@ describe('WaveMix modules (native)', () => {
     expect(Array.from(m.predict(x).data)).toEqual(Array.from(p1.data));  // no dropout
     expect(() => m.backward(wt.tensor(Array(16).fill(1), [4, 4]))).toThrow(/predict\(\) keeps nothing/);
     // predict() runs the stem's second and third convs as one, composed again
-    // when their parameters change in place (as an optimiser's step does)
+    // when their parameters change in place (as an optimiser's step does), and
+    // the blocks' first 1x1 convs with their columns in band order, reordered
+    // again when they change
     const P = m.params;
     P['conv.1.weight'].data[5] += 0.25;
     P['conv.2.bias'].data[3] -= 0.5;
     P['conv.2.weight'].data[P['conv.2.weight'].data.length - 1] *= -1;
-    const changedY = Array.from(m.eval().forward(x).data);
+    P['layers.0.feedforward2.0.weight'].data[3] += 0.5;  // row 0, a band column
+    P['layers.1.feedforward1.0.weight'].data[16 + 1] -= 0.5;  // row 0 of 24 columns: a level-2 column; a band column in row 1 below
+    P['layers.1.feedforward1.0.weight'].data[24 + 2] *= -2;
+    // (against a fresh model with the changed parameters: the forward of m
+    // reorders the same way predict() does)
+    const fresh = new wt.WaveMix({ numClasses: 4, depth: 2, finalDim: 16, ffChannel: 8, level: 2, patchSize: 2, inChannels: 1, dropout: 0.5, seed: 1 });
+    fresh.loadStateDict(m.stateDict());
+    const changedY = Array.from(fresh.eval().forward(x).data);
     const changedScale = Math.max(...changedY.map(Math.abs));
     expect(changedY).not.toEqual(evalY);
+    m.eval().forward(x).data.forEach((v, i) => expect(Math.abs(v - changedY[i])).toBeLessThanOrEqual(1e-5 * changedScale));
     m.predict(x).data.forEach((v, i) => expect(Math.abs(v - changedY[i])).toBeLessThanOrEqual(1e-5 * changedScale));
     // patches of 4: a 6x6 conv of stride 4
     const m4 = new wt.WaveMix({ numClasses: 3, depth: 1, finalDim: 16, ffChannel: 8, level: 1, patchSize: 4, inChannels: 2, dropout: 0, seed: 5 }).eval();

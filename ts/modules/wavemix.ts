@@ -70,6 +70,30 @@ class Activations {
   }
 }
 
+/**
+ * Whether `sources` hold the same bits as at the last call with this record
+ * (`name` in A; never so on the first call), copying them into it when they do
+ * not: what is derived from parameters (which may be changed in place between
+ * calls) is computed again only when they changed. Compared as 32-bit words.
+ */
+function sourcesUnchanged(A: Activations, name: string, sources: readonly Tensor[]): boolean {
+  const seen = A.get(name, [sources.reduce((a, t) => a + t.data.length, 0) + 1]).data;
+  let unchanged = seen[seen.length - 1] === 1;
+  for (let i = 0, at = 0; i < sources.length; at += sources[i].data.length, i++) {
+    const d = sources[i].data;
+    const now = new Int32Array(d.buffer, d.byteOffset, d.length);
+    const was = new Int32Array(seen.buffer, seen.byteOffset + 4 * at, d.length);
+    let j = 0;
+    if (unchanged) while (j < now.length && now[j] === was[j]) j++;
+    if (j < now.length) {
+      unchanged = false;
+      was.set(now);
+    }
+  }
+  seen[seen.length - 1] = 1;
+  return unchanged;
+}
+
 /** A 1x1 or k x k Conv2d's parameters with PyTorch's default init. */
 function convParams(s: State, rng: Random, name: string, cin: number, cout: number, k: number): void {
   const fanIn = cin * k * k;
@@ -130,18 +154,10 @@ function swapLeadingAxes(t: Tensor, into: Tensor): Tensor {
 function composeStem(P: Record<string, Tensor>, A: Activations): { weight: Tensor; bias: Tensor } {
   const w1 = P['conv.1.weight'], w2 = P['conv.2.weight'];
   const [mid, cin] = w1.shape, [cout, , p] = w2.shape;
-  // Composed again only when a source changed since the last call (compared
-  // with a copy: the parameters may be updated in place between calls).
-  const sources = [w1, P['conv.1.bias'], w2, P['conv.2.bias']];
-  const seen = A.get('stem.seen', [sources.reduce((a, t) => a + t.data.length, 0) + 1]);
-  let unchanged = seen.data[seen.data.length - 1] === 1;
-  for (let i = 0, at = 0; i < sources.length; at += sources[i].data.length, i++) {
-    const d = sources[i].data;
-    for (let j = 0; unchanged && j < d.length; j++) unchanged = Object.is(seen.data[at + j], d[j]);
-    if (!unchanged) seen.data.set(d, at);
+  // Composed again only when a source changed since the last call.
+  if (sourcesUnchanged(A, 'stem.seen', [w1, P['conv.1.bias'], w2, P['conv.2.bias']])) {
+    return { weight: A.get('stem.w', [cout, cin, p + 2, p + 2]), bias: A.get('stem.b', [cout]) };
   }
-  if (unchanged) return { weight: A.get('stem.w', [cout, cin, p + 2, p + 2]), bias: A.get('stem.b', [cout]) };
-  seen.data[seen.data.length - 1] = 1;
   // x: w1 as `cin` images of `mid` channels; weight: w2 as (in = mid, out = cout, p, p).
   const x = swapLeadingAxes(w1, A.get('stem.w1', [cin, mid, 3, 3]));
   const w = swapLeadingAxes(w2, A.get('stem.w2', [mid, cout, p, p]));
@@ -311,9 +327,11 @@ export class WaveMixBlock {
   /**
    * The first 1x1 conv's weight with its first d columns in the DWT's band
    * order, so the bands need no reordering copy; written into `into` (the
-   * weight may change between calls, its buffer need not).
+   * weight may change between calls, its buffer need not) when `w` changed
+   * since the last call with this `seen` record.
    */
-  private bandOrderWeight(w: Tensor, into: Tensor): Tensor {
+  private bandOrderWeight(w: Tensor, into: Tensor, seen: string): Tensor {
+    if (sourcesUnchanged(this.act, seen, [w])) return into;
     const [o, cin] = w.shape;
     const d = this.config.finalDim;
     const out = into.data;
@@ -377,7 +395,7 @@ export class WaveMixBlock {
       const hl = h / 2 ** l, wl = w / 2 ** l;
       const view = bands[l - 1].reshape([n, d, hl, wl]);
       const input: Tensor = upper ? concatChannels(view, upper) : view;
-      const w0 = this.bandOrderWeight(P[`${ff}.0.weight`], A.get(`${l}.w0`, P[`${ff}.0.weight`].shape));
+      const w0 = this.bandOrderWeight(P[`${ff}.0.weight`], A.get(`${l}.w0`, P[`${ff}.0.weight`].shape), `${l}.w0.seen`);
       const a = conv2d(input, w0, P[`${ff}.0.bias`], { out: A.get(`${l}.a`, [n, d * mult, hl, wl]) });
       const g = gelu(a, { out: A.get(`${l}.g`, a.shape) });
       let dOut = g;
