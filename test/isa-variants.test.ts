@@ -1,7 +1,8 @@
-// Each ISA variant of the microkernels (the padded depthwise kernels and the
-// GEMM microkernel: the same source built for SSE2, AVX2 and AVX-512 without
-// run-time dispatch, and for WebAssembly SIMD128) against a plain reference:
-// bench/kernels/kernels.cc in its `check` mode.
+// Each ISA variant of the microkernels (the padded depthwise kernels, the GEMM
+// microkernel and the GELU / dropout spans: the same source built for SSE2,
+// AVX2 and AVX-512 without run-time dispatch, and for WebAssembly SIMD128)
+// against a plain reference: bench/kernels/kernels.cc in its `check` mode. The
+// element-wise spans give the same bits in every variant (their digests agree).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ describe('microkernel ISA variants', () => {
     expect(variants).toContain('wasm');
   });
 
+  const digests: Record<string, string> = {};
   for (const v of ['sse2', 'avx2', 'avx512', 'wasm']) {
     it(`${v}: every kernel matches the reference (${runnable[v] ? 'run here' : 'CPU lacks the instructions: checked on machines that have them'})`, () => {
       if (!runnable[v]) {
@@ -41,6 +43,14 @@ describe('microkernel ISA variants', () => {
       const tile = { sse2: '6x8', avx2: '6x16', avx512: '6x32', wasm: '4x8' }[v];
       const isa = v === 'sse2' || v === 'wasm' ? 'baseline' : v;
       expect(out).toMatch(new RegExp(`^118 cases passed, 336 gemm cases passed, 180 gemm_nt cases passed \\(${isa} microkernel, ${tile}\\)$`, 'm'));
+      const digest = out.match(/^activation spans passed, digest ([0-9a-f]{8})$/m);
+      expect(digest, 'the activation spans line').not.toBeNull();
+      digests[v] = digest![1];
     });
   }
+
+  it('the GELU and dropout spans give the same bits in every variant run here', () => {
+    expect(Object.keys(digests).sort()).toEqual([...variants].sort());
+    expect(new Set(Object.values(digests)).size).toBe(1);
+  });
 });

@@ -14,7 +14,7 @@ flock 9
 src=(bench/kernels/kernels.cc core/src/kernels/haar-plane.cc)
 gemm_src=(core/src/kernels/gemm-pack.cc core/src/kernels/gemm-microkernel.cc core/src/kernels/gemm-microkernel-baseline.cc)
 flags=(-O3 -std=c++17 -Icore/include -DWTCONV_NO_MULTIVERSION -DWTCONV_PADDED_KERNEL_VARIANTS -ffp-contract=off -Wno-psabi)
-# name : -march : variant (the files core/src/kernels/{depthwise-conv2d-padded,gemm-microkernel}-<variant>.cc and their namespace)
+# name : -march : variant (the files core/src/kernels/{depthwise-conv2d-padded,gemm-microkernel,activation}-<variant>.cc and their namespace)
 for variant in sse2:x86-64:baseline avx2:haswell:avx2 avx512:x86-64-v4:avx512; do
   IFS=: read -r name march isa <<< "$variant"
   out=build/kernels/kernels-$name
@@ -25,7 +25,7 @@ for variant in sse2:x86-64:baseline avx2:haswell:avx2 avx512:x86-64-v4:avx512; d
     for f in "${gemm[@]}"; do
       g++ "${flags[@]}" -ffp-contract=fast -march="$march" -c "$f" -o "$out.obj/$(basename "$f" .cc).o"
     done
-    g++ "${flags[@]}" -DWTCONV_GEMM_KERNEL_VARIANTS -march="$march" -DKERNEL_ISA="$isa" "${src[@]}" "core/src/kernels/depthwise-conv2d-padded-$isa.cc" "$out.obj"/*.o -o "$out.tmp"
+    g++ "${flags[@]}" -DWTCONV_GEMM_KERNEL_VARIANTS -DWTCONV_ACTIVATION_KERNEL_VARIANTS -march="$march" -DKERNEL_ISA="$isa" "${src[@]}" "core/src/kernels/depthwise-conv2d-padded-$isa.cc" "core/src/kernels/activation-$isa.cc" "$out.obj"/*.o -o "$out.tmp"
     rm -rf "$out.obj"
     mv "$out.tmp" "$out"
   fi
@@ -35,7 +35,7 @@ if command -v em++ > /dev/null; then
   out=build/kernels/kernels-wasm.cjs
   if [ ! -f "$out" ] || [ -n "$(find "${src[@]}" core/src/simd.h core/src/kernels -newer "$out" -print -quit)" ]; then
     NODE_PATH="${NODE_PATH:-/usr/share/nodejs}" em++ "${flags[@]}" -msimd128 -sSINGLE_FILE=1 -sENVIRONMENT=node \
-      -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 "${src[@]}" core/src/kernels/depthwise-conv2d-padded-baseline.cc "${gemm_src[@]}" \
+      -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 "${src[@]}" core/src/kernels/depthwise-conv2d-padded-baseline.cc core/src/kernels/activation-baseline.cc "${gemm_src[@]}" \
       -o build/kernels/tmp-wasm.cjs
     grep -q 'data:application/octet-stream;base64' build/kernels/tmp-wasm.cjs || { echo "kernels-wasm: the module was not embedded" >&2; exit 1; }
     mv build/kernels/tmp-wasm.cjs "$out"

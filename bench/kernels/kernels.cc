@@ -1,10 +1,13 @@
 // Tester and benchmark of the microkernels, built once per ISA variant (the
-// variant's files depthwise-conv2d-padded-*.cc and gemm-microkernel-*.cc, with
+// variant's files depthwise-conv2d-padded-*.cc, gemm-microkernel-*.cc and activation-*.cc, with
 // -march=x86-64, haswell or x86-64-v4; or for WebAssembly), as XNNPACK does for
 // its microkernels:
 //   kernels check   compares every kernel with a plain reference on random
 //                   planes (odd sizes, kernel sizes 1..13) and GEMM shapes (odd,
-//                   strided / transposed operands, accumulate); exit 1 on a mismatch
+//                   strided / transposed operands, accumulate) and the GELU /
+//                   dropout spans (every length up to two vectors past 16 and
+//                   a long one), printing a digest of their output bits, which
+//                   every variant must share; exit 1 on a mismatch
 //   kernels bench   GFLOP/s of each kernel on square planes (7 to 224: WTConv's
 //                   deeper levels run on the small ones; Haar on the even ones) and of the
 //                   GEMM (one thread) on square and convolution-like shapes, as JSON
@@ -19,7 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "../../core/src/kernels/activation.h"
 #include "../../core/src/kernels/depthwise-conv2d-padded.h"
+#include "../../core/src/kernels/dropout-mask.h"
 #include "../../core/src/kernels/gemm.h"
 #include "../../core/src/kernels/haar-plane.h"
 
@@ -243,6 +248,50 @@ bool check_gemm_nt(int m, int n, int k, bool accumulate) {
   return true;
 }
 
+// The element-wise spans of the variant against double-precision GELU, its
+// derivative and the dropout rule, over spans of every length from 0 to 47 and
+// one of 5000 (vector bodies and tails); *digest gets an FNV-1a hash of every
+// output's bits, the same for every variant (each lane computes alone).
+bool check_activation(uint32_t* digest) {
+  uint32_t h = 2166136261u;
+  auto mix = [&h](const std::vector<float>& v) {
+    for (float f : v) {
+      uint32_t bits;
+      std::memcpy(&bits, &f, sizeof(bits));
+      for (int b = 0; b < 4; ++b) h = (h ^ ((bits >> (8 * b)) & 0xffu)) * 16777619u;
+    }
+  };
+  std::vector<int> lengths;
+  for (int n = 0; n < 48; ++n) lengths.push_back(n);
+  lengths.push_back(5000);
+  for (const int n : lengths) {
+    std::vector<float> x = random_vector(static_cast<size_t>(n)), gy = random_vector(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) x[i] *= i % 7 == 0 ? 9.0f : 4.0f;  // past the erf's clamp at |x / sqrt 2| = 4 too
+    std::vector<float> y(x.size()), gx(x.size()), dy(x.size()), mask(x.size());
+    isa::gelu_span_forward(x.data(), y.data(), x.size());
+    isa::gelu_span_backward(x.data(), gy.data(), gx.data(), x.size());
+    isa::dropout_span_forward(x.data(), dy.data(), mask.data(), x.size(), 1000u + n, 0x9e3779b9u, 0x80000000u, 2.0f);
+    for (int i = 0; i < n; ++i) {
+      const double v = x[i], cdf = 0.5 * (1 + std::erf(v / std::sqrt(2.0))), pdf = std::exp(-0.5 * v * v) / std::sqrt(2 * M_PI);
+      const double want_y = v * cdf, want_gx = gy[i] * (cdf + v * pdf);
+      if (std::fabs(y[i] - want_y) > 2e-6 * (1 + std::fabs(v)) || std::fabs(gx[i] - want_gx) > 4e-6 * (1 + std::fabs(v))) {
+        std::printf("MISMATCH gelu span %d at %d: x %.8g, y %.8g (want %.8g), grad %.8g (want %.8g)\n", n, i, v, y[i], want_y, gx[i], want_gx);
+        return false;
+      }
+      const bool keep = lowbias32((1000u + n + i) ^ 0x9e3779b9u) < 0x80000000u;
+      if (mask[i] != (keep ? 2.0f : 0.0f) || dy[i] != x[i] * mask[i]) {
+        std::printf("MISMATCH dropout span %d at %d: mask %.8g, y %.8g\n", n, i, mask[i], dy[i]);
+        return false;
+      }
+    }
+    mix(y);
+    mix(gx);
+    mix(dy);
+  }
+  *digest = h;
+  return true;
+}
+
 double seconds_per_call(const std::function<void()>& f) {
   f();
   double best = 1e9;
@@ -304,8 +353,11 @@ int main(int argc, char** argv) {
         }
       }
     }
+    uint32_t digest = 0;
+    if (!check_activation(&digest)) return 1;
     std::printf("%d cases passed, %d gemm cases passed, %d gemm_nt cases passed (%s microkernel, %dx%d)\n", cases, gemm_cases,
                 nt_cases, isa::kGemmMicrokernel.isa, isa::kGemmMicrokernel.mr, isa::kGemmMicrokernel.nr);
+    std::printf("activation spans passed, digest %08x\n", digest);
     return 0;
   }
   std::vector<std::string> rows;
@@ -360,6 +412,18 @@ int main(int argc, char** argv) {
     const double t = seconds_per_call([&] { isa::kGemmMicrokernel.nt(sh.m, sh.n, sh.k, a.data(), sh.k, b.data(), sh.k, c.data(), sh.n, false); });
     std::snprintf(line, sizeof(line), "{\"kernel\": \"gemm_nt\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflops\": %.2f}", sh.m, sh.n, sh.k,
                   2.0 * sh.m * sh.n * sh.k / t / 1e9);
+    rows.push_back(line);
+  }
+  // The GELU span and its derivative, one thread, over a WaveMix block's
+  // activation (16 x 128 x 8 x 8 floats, in L2): values a second, in G/s.
+  {
+    const std::vector<float> x = random_vector(131072), gy = random_vector(131072);
+    std::vector<float> y(x.size());
+    const double f = seconds_per_call([&] { isa::gelu_span_forward(x.data(), y.data(), x.size()); });
+    const double b = seconds_per_call([&] { isa::gelu_span_backward(x.data(), gy.data(), y.data(), x.size()); });
+    std::snprintf(line, sizeof(line), "{\"kernel\": \"gelu_span_forward\", \"count\": %zu, \"gvalues\": %.2f}", x.size(), x.size() / f / 1e9);
+    rows.push_back(line);
+    std::snprintf(line, sizeof(line), "{\"kernel\": \"gelu_span_backward\", \"count\": %zu, \"gvalues\": %.2f}", x.size(), x.size() / b / 1e9);
     rows.push_back(line);
   }
   std::printf("[\n");

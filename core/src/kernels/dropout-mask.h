@@ -1,5 +1,5 @@
 // The dropout mask as a function of (seed, index), written once for the CPU
-// kernels (activation.cc, dropout.cc) and the CUDA ones (cuda/src/kernels.h):
+// kernels (activation.inc, dropout.cc) and the CUDA ones (cuda/src/kernels.h):
 // value i is kept when lowbias32(low half of i ^ key) < threshold, the key
 // mixing the seed with the high half of i. So a seed gives the same mask on
 // every backend, ISA, thread count and split.
