@@ -69,7 +69,7 @@ function measurePeak() {
   return peak;
 }
 
-/** Single-thread GFLOP/s of each microkernel, per ISA variant this CPU runs (bench/kernels). */
+/** Single-thread GFLOP/s of each microkernel (values a second of the GELU spans), per ISA variant this CPU runs (bench/kernels). */
 function measureKernels() {
   const out = {};
   try {
@@ -314,13 +314,14 @@ if (b2) {
 
 // Shares of the 1-thread peaks: the native FMA loop for the native variants,
 // the SIMD128 multiply-add loop for WASM.
-console.log('\nmicrokernels, 1 thread, GFLOP/s (% of the 1-thread peak: native FMA, WASM SIMD128 mul+add):');
+console.log('\nmicrokernels, 1 thread, GFLOP/s (% of the 1-thread peak: native FMA, WASM SIMD128 mul+add); GELU spans in G values/s:');
 for (const [variant, rows] of Object.entries(kernels)) {
   if (!Array.isArray(rows)) continue;
   const p1 = variant === 'wasm' ? peak.wasm1 : peak.native1;
   const name = (r) => (r.m !== undefined ? `${r.kernel} ${r.m}x${r.n}x${r.k}`
     : `${r.kernel.replace('dwconv2d_padded_', 'dw_').replace('haar_plane_', 'haar_')}${r.k ? ` k${r.k}` : ''} ${r.plane}²`);
-  const cells = rows.map((r) => `${name(r)}: ${r.gflops}${p1 ? ` (${Math.round((100 * r.gflops) / p1)}%)` : ''}`);
+  const cells = rows.map((r) => (r.gvalues !== undefined ? `${r.kernel.replace('_span_', '_')} ${r.count}: ${r.gvalues} G/s`
+    : `${name(r)}: ${r.gflops}${p1 ? ` (${Math.round((100 * r.gflops) / p1)}%)` : ''}`));
   console.log(`  ${variant.padEnd(7)} ${cells.join(', ')}`);
 }
 
