@@ -31,7 +31,7 @@ export function median(values) {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median time in ms of `repeat` calls of fn after two warm-up calls. */
+/** Median time in ms of `repeat` calls of fn after its warm-up (see timePaired). */
 export async function timeIt(fn, repeat) {
   return (await timePaired([fn], repeat))[0];
 }
@@ -39,10 +39,17 @@ export async function timeIt(fn, repeat) {
 /** Idle time, then untimed calls, at the head of each block of timePaired. */
 const SETTLE_MS = 100;
 const LEAD_IN_MS = 25;
+/**
+ * Untimed calls of each contestant before any is timed (at least two): JIT
+ * compilers finish on background threads meanwhile, which would otherwise
+ * take a core from the first blocks (the threaded WASM WaveMix predict() ran
+ * 14.6-17.5 ms over its first 20 calls and 12.4-13.0 after).
+ */
+const WARM_UP_MS = 1000;
 
 /**
  * Median times in ms of `repeat` calls of each of fns, taking turns in short
- * blocks after two warm-up rounds. This host's speed drifts by up to 2x
+ * blocks after a warm-up of each (WARM_UP_MS). This host's speed drifts by up to 2x
  * between minutes; taking turns, the drift moves every contestant alike, so the
  * ratio of two medians holds where medians taken one after the other do not.
  * Each block starts with SETTLE_MS idle and then untimed calls (one, or more
@@ -63,7 +70,10 @@ export async function timePaired(fns, repeat, block = 3) {
     }
     return times;
   };
-  for (let i = 0; i < 2; i++) for (const fn of fns) await run(fn, 1);
+  for (const fn of fns) {
+    const t = performance.now();
+    for (let calls = 0; calls < 2 || performance.now() - t < WARM_UP_MS; calls++) await run(fn, 1);
+  }
   const times = fns.map(() => []);
   while (times[0].length < repeat) {
     const calls = Math.min(block, repeat - times[0].length);
