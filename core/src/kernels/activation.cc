@@ -1,6 +1,7 @@
 // Picks the ISA variant of the element-wise kernels once, from what the CPU
 // supports (natively); WebAssembly has the one SIMD128 variant.
 #include "activation.h"
+#include "isa-variant.h"
 
 namespace wtconv {
 
@@ -14,13 +15,10 @@ struct ActivationKernels {
 
 ActivationKernels pick() {
 #if defined(WTCONV_ACTIVATION_KERNEL_VARIANTS)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    return {avx512::gelu_span_forward, avx512::gelu_span_backward, avx512::dropout_span_forward};
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {avx2::gelu_span_forward, avx2::gelu_span_backward, avx2::dropout_span_forward};
+  switch (detect_isa_variant()) {
+    case IsaVariant::kAvx512: return {avx512::gelu_span_forward, avx512::gelu_span_backward, avx512::dropout_span_forward};
+    case IsaVariant::kAvx2: return {avx2::gelu_span_forward, avx2::gelu_span_backward, avx2::dropout_span_forward};
+    case IsaVariant::kBaseline: break;
   }
 #endif
   return {baseline::gelu_span_forward, baseline::gelu_span_backward, baseline::dropout_span_forward};

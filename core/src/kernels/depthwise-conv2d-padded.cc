@@ -2,6 +2,7 @@
 // the CPU supports (natively), and per call by the plane's width where the
 // widest variant loses on narrow planes; WebAssembly has the one SIMD128 variant.
 #include "depthwise-conv2d-padded.h"
+#include "isa-variant.h"
 
 #include "../simd.h"
 
@@ -33,15 +34,14 @@ constexpr int32_t kAvx512BackwardWeightMinWidth = 28;
 
 PaddedKernels pick() {
 #if defined(WTCONV_PADDED_KERNEL_VARIANTS)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    return {avx512::dwconv2d_padded_forward, avx512::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
-            avx2::dwconv2d_padded_backward_weight};
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return {avx2::dwconv2d_padded_forward, avx2::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
-            avx2::dwconv2d_padded_backward_weight};
+  switch (detect_isa_variant()) {
+    case IsaVariant::kAvx512:
+      return {avx512::dwconv2d_padded_forward, avx512::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
+              avx2::dwconv2d_padded_backward_weight};
+    case IsaVariant::kAvx2:
+      return {avx2::dwconv2d_padded_forward, avx2::dwconv2d_padded_backward_weight, avx2::dwconv2d_padded_forward,
+              avx2::dwconv2d_padded_backward_weight};
+    case IsaVariant::kBaseline: break;
   }
 #endif
   return {baseline::dwconv2d_padded_forward, baseline::dwconv2d_padded_backward_weight,

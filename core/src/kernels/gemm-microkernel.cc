@@ -1,6 +1,7 @@
 // Picks the ISA variant of the GEMM microkernel once, from what the CPU
 // supports (natively); WebAssembly has the one SIMD128 variant.
 #include "gemm.h"
+#include "isa-variant.h"
 
 namespace wtconv {
 
@@ -8,12 +9,11 @@ namespace {
 
 const GemmMicrokernel& pick() {
 #if defined(WTCONV_GEMM_KERNEL_VARIANTS)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
-    return avx512::kGemmMicrokernel;
+  switch (detect_isa_variant()) {
+    case IsaVariant::kAvx512: return avx512::kGemmMicrokernel;
+    case IsaVariant::kAvx2: return avx2::kGemmMicrokernel;
+    case IsaVariant::kBaseline: break;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2::kGemmMicrokernel;
 #endif
   return baseline::kGemmMicrokernel;
 }
