@@ -151,7 +151,6 @@ export async function timeWithPeers(ours, peers, repeat) {
   return Object.fromEntries([['ours', times[0]], ...present.map(([label], i) => [label, times[i + 1]])]);
 }
 
-/** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */
 /** A copy of t made by wt.zeros: in the threaded WASM module's heap when that backend is active. */
 export function heapCopy(t) {
   const r = wt.zeros(t.shape);
@@ -159,6 +158,7 @@ export function heapCopy(t) {
   return r;
 }
 
+/** `size` floats in [-0.5, 0.5) from a linear congruential generator: the same input on every run. */
 export function randomFloats(size, seed) {
   const x = new Float32Array(size);
   let s = seed >>> 0;
