@@ -37,7 +37,7 @@ size_t reduce_tile(size_t out_plane, size_t taps) {
 
 }  // namespace
 
-size_t task_target() { return 4 * static_cast<size_t>(ThreadPool::instance().threads()); }
+size_t task_target() { return 8 * static_cast<size_t>(ThreadPool::instance().threads()); }
 
 size_t held_weight_floats(const GemmMicrokernel& kernel, int32_t m, int32_t k) {
   const size_t floats = round_up(gemm_packed_a_floats(kernel, m, k), 16);
