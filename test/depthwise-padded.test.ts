@@ -1,7 +1,7 @@
 // Depthwise conv2d with square kernels at stride 1 runs the padded-plane vector
 // kernels (forward; backward too with 'same' padding); checked against float64
-// loops for large kernels, asymmetric sizes, outputs narrower than a vector and
-// a 1x1 plane.
+// loops for large kernels, asymmetric sizes, outputs narrower than a vector, a
+// 1x1 plane, and odd heights of wide planes with even and 1x1 kernels.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wt from '../ts/index.js';
 import { BACKENDS, randomTensor } from './helpers.js';
@@ -13,6 +13,10 @@ const CASES: [number, number, number, number, number, number][] = [
   [1, 2, 7, 30, 3, 2],
   [1, 1, 1, 1, 1, 0],
   [1, 2, 12, 40, 31, 15],
+  // Odd heights on planes at least 16 wide (pairs of rows, then one), even and 1x1 kernels.
+  [1, 3, 12, 37, 4, 1],
+  [1, 2, 10, 33, 2, 0],
+  [1, 2, 5, 40, 1, 0],
 ];
 
 for (const b of BACKENDS) {
