@@ -17,6 +17,9 @@ const CASES: [number, number, number, number, number, number][] = [
   [1, 3, 12, 37, 4, 1],
   [1, 2, 10, 33, 2, 0],
   [1, 2, 5, 40, 1, 0],
+  // Columns after the 16-wide blocks: 3 vectors, and 4 with a partial last one (odd height).
+  [1, 2, 8, 28, 5, 2],
+  [1, 2, 7, 13, 3, 1],
 ];
 
 for (const b of BACKENDS) {
